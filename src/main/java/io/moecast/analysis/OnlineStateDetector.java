@@ -1,0 +1,24 @@
+package io.moecast.analysis;
+
+/**
+ * Decides at step t, from steps ≤ t only, whether each MoE layer (and the model as a whole) is in the
+ * transient or the stable state. Fed step by step like a {@link io.moecast.predict.Predictor};
+ * O(layers·experts·window) memory, O(layers·experts) work per step.
+ */
+public interface OnlineStateDetector {
+    int layers();
+
+    int experts();
+
+    /** Feeds one step: {@code counts[layer * experts + expert]}. */
+    void observe(long step, int[] counts);
+
+    /** The state of one MoE layer as of the last observed step. */
+    LoadState state(int layer);
+
+    /** The state of the whole model (stable once every layer is stable). */
+    LoadState modelState();
+
+    /** Forgets all history. */
+    void reset();
+}
