@@ -19,6 +19,7 @@ import java.io.UncheckedIOException;
                 + "forecasts, placement and step-time budgets.",
         subcommands = {
                 TraceCommand.class,
+                EvaluateCommand.class,
                 CommandLine.HelpCommand.class
         })
 public final class Main implements Runnable {

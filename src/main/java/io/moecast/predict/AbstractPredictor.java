@@ -1,5 +1,8 @@
 package io.moecast.predict;
 
+import io.moecast.analysis.LoadState;
+import io.moecast.analysis.OnlineStateDetector;
+
 import java.util.Arrays;
 
 /**
@@ -25,6 +28,9 @@ public abstract class AbstractPredictor implements Predictor {
     private final EmpiricalBounds.MeanForecaster meanFn = this::forecastMean;
     private long observed;
     private long lastStep;
+    private OnlineStateDetector detector;
+    private int[] epochs;
+    private LoadState[] states;
 
     protected AbstractPredictor(String name, int layers, int experts, double confidence, boolean empiricalBounds) {
         if (layers < 1 || experts < 2) {
@@ -81,12 +87,55 @@ public abstract class AbstractPredictor implements Predictor {
             throw new IllegalArgumentException("steps must increase: got " + step + " after " + lastStep);
         }
         shares(counts, share, layers, experts);
+        if (detector != null) {
+            detector.observe(step, counts);
+            for (int l = 0; l < layers; l++) {
+                LoadState s = detector.state(l);
+                if (s != states[l]) {
+                    states[l] = s;
+                    epochs[l]++;
+                }
+            }
+        }
         update(step, counts, share);
         observed++;
         lastStep = step;
         if (bounds != null) {
-            bounds.observe(share, meanFn);
+            bounds.observe(share, epochs, meanFn);
         }
+    }
+
+    /**
+     * Gives this predictor an online transient/stable detector (before the first step). Its upper
+     * bounds are then calibrated per state, and state-aware subclasses read {@link #state} and
+     * {@link #epoch}.
+     */
+    public final void attachDetector(OnlineStateDetector d) {
+        if (observed > 0) {
+            throw new IllegalStateException("attach the detector before the first step");
+        }
+        if (d.layers() != layers || d.experts() != experts) {
+            throw new IllegalArgumentException("detector shape " + d.layers() + " x " + d.experts() + " != " + layers + " x " + experts);
+        }
+        this.detector = d;
+        this.epochs = new int[layers];
+        this.states = new LoadState[layers];
+        Arrays.fill(states, LoadState.TRANSIENT);
+    }
+
+    /** Whether a state detector is attached. */
+    protected final boolean hasStates() {
+        return detector != null;
+    }
+
+    /** The state of a layer as of the last step (TRANSIENT before any step or without a detector). */
+    public final LoadState state(int layer) {
+        return detector == null ? LoadState.TRANSIENT : states[layer];
+    }
+
+    /** How many times a layer's state has changed so far (0 without a detector). */
+    protected final int epoch(int layer) {
+        return detector == null ? 0 : epochs[layer];
     }
 
     /** One new step: its counts and shares (both read-only; {@code share} is reused). */
@@ -112,6 +161,68 @@ public abstract class AbstractPredictor implements Predictor {
                 bounds.upper(horizon, mean, upper);
             } else {
                 modelUpper(horizon, mean, upper);
+            }
+        }
+    }
+
+    @Override
+    public final void forecastHorizons(int[] horizons, double[] means, double[] uppers, double[] steps) {
+        int hn = horizons.length;
+        for (int h : horizons) {
+            checkHorizon(h);
+        }
+        if (means != null) {
+            checkLength(means, (long) hn * n, "means");
+        }
+        if (uppers != null) {
+            checkLength(uppers, (long) hn * n, "uppers");
+        }
+        if (steps != null) {
+            checkLength(steps, (long) hn * n, "steps");
+        }
+        if (observed == 0) {
+            if (means != null) {
+                Arrays.fill(means, 0, hn * n, 1.0 / experts);
+            }
+            if (uppers != null) {
+                Arrays.fill(uppers, 0, hn * n, 1.0);
+            }
+            if (steps != null) {
+                Arrays.fill(steps, 0, hn * n, 1.0 / experts);
+            }
+            return;
+        }
+        double[] m = means != null || uppers == null ? means : new double[hn * n];
+        horizons(horizons, m, steps);
+        if (uppers != null) {
+            double[] mm = new double[n];
+            double[] uu = new double[n];
+            for (int j = 0; j < hn; j++) {
+                System.arraycopy(m, j * n, mm, 0, n);
+                if (bounds != null) {
+                    bounds.upper(horizons[j], mm, uu);
+                } else {
+                    modelUpper(horizons[j], mm, uu);
+                }
+                System.arraycopy(uu, 0, uppers, j * n, n);
+            }
+        }
+    }
+
+    /**
+     * Horizon means and single-step forecasts for several horizons (either output may be null); the
+     * default asks {@link #forecastMean} and {@link #step} once per horizon.
+     */
+    protected void horizons(int[] horizons, double[] means, double[] steps) {
+        double[] tmp = new double[n];
+        for (int j = 0; j < horizons.length; j++) {
+            if (means != null) {
+                forecastMean(horizons[j], tmp);
+                System.arraycopy(tmp, 0, means, j * n, n);
+            }
+            if (steps != null) {
+                step(horizons[j], tmp);
+                System.arraycopy(tmp, 0, steps, j * n, n);
             }
         }
     }
@@ -163,6 +274,11 @@ public abstract class AbstractPredictor implements Predictor {
         Arrays.fill(share, 0);
         if (bounds != null) {
             bounds.reset();
+        }
+        if (detector != null) {
+            detector.reset();
+            Arrays.fill(epochs, 0);
+            Arrays.fill(states, LoadState.TRANSIENT);
         }
         resetState();
     }

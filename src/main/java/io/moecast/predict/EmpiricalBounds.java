@@ -11,13 +11,16 @@ import java.util.Arrays;
  * <ul>
  *   <li>Scale: per series, an exponentially weighted mean of r² (memory 32 evaluations), shrunk toward
  *       its layer's average while evaluations are few: σ².</li>
- *   <li>Multiplier: the empirical {@code confidence}-quantile k of the standardised errors r/σ (σ as it
- *       was before the error was seen), pooled over all series, last 4,096 values; the normal
- *       quantile until 200 are in.</li>
+ *   <li>Multiplier: per layer, the empirical {@code confidence}-quantile k of the standardised errors
+ *       r/σ (σ as it was before the error was seen), last 1,024 values; the normal quantile until 100
+ *       are in.</li>
  *   <li>Bound for horizon h: mean + k·σ(h), capped at 1, where σ(h) and k are interpolated in log h
  *       between the matured grid horizons around h, or extrapolated beyond the longest matured one
  *       with the log-log slope of the two longest (clamped to [−½, ½]: between pure noise and a
  *       random walk).</li>
+ *   <li>States: when a layer's state (as the predictor's online detector sees it) changes, its
+ *       statistics restart, and only forecasts made in the current state are scored: the bounds of
+ *       the stable state are calibrated on stable-state errors only.</li>
  * </ul>
  * Memory O(grid·8·n); work per step O(n) per grid horizon plus one forecast per snapshot.
  */
@@ -30,8 +33,8 @@ final class EmpiricalBounds {
     static final int[] GRID = {1, 2, 5, 10, 20, 50, 100, 200, 500, 1000, 2000, 5000};
     static final int PER = 8;
     static final int NEFF = 32;
-    static final int ZCAP = 4096;
-    static final int ZMIN = 200;
+    static final int ZCAP = 1024;
+    static final int ZMIN = 100;
     static final double PRIOR = 8;
 
     private final int layers;
@@ -42,6 +45,7 @@ final class EmpiricalBounds {
     private final double[] cum;
     private final double[] tmp;
     private final Horizon[] hs;
+    private final int[] epoch;
     private long t;
 
     EmpiricalBounds(int layers, int experts, double conf) {
@@ -52,6 +56,7 @@ final class EmpiricalBounds {
         this.zGauss = Num.normalQuantile(conf);
         this.cum = new double[n];
         this.tmp = new double[n];
+        this.epoch = new int[layers];
         this.hs = new Horizon[GRID.length];
         for (int i = 0; i < GRID.length; i++) {
             hs[i] = new Horizon(GRID[i]);
@@ -65,15 +70,16 @@ final class EmpiricalBounds {
         final float[] fc;
         final double[] cum0;
         final long[] origin;
+        final int[] slotEpoch;
         int head;
         int count;
         final double[] ms;
-        long evals;
-        final float[] z = new float[ZCAP];
-        int zn;
-        int zpos;
-        int sinceK;
-        double k;
+        final long[] evals;
+        final float[] z;
+        final int[] zn;
+        final int[] zpos;
+        final int[] sinceK;
+        final double[] k;
 
         Horizon(int g) {
             this.g = g;
@@ -82,18 +88,34 @@ final class EmpiricalBounds {
             this.fc = new float[slots * n];
             this.cum0 = new double[slots * n];
             this.origin = new long[slots];
+            this.slotEpoch = new int[slots * layers];
             this.ms = new double[n];
+            this.evals = new long[layers];
+            this.z = new float[layers * ZCAP];
+            this.zn = new int[layers];
+            this.zpos = new int[layers];
+            this.sinceK = new int[layers];
+            this.k = new double[layers];
         }
 
         void clear() {
             head = 0;
             count = 0;
-            evals = 0;
-            zn = 0;
-            zpos = 0;
-            sinceK = 0;
-            k = 0;
             Arrays.fill(ms, 0);
+            Arrays.fill(evals, 0);
+            Arrays.fill(zn, 0);
+            Arrays.fill(zpos, 0);
+            Arrays.fill(sinceK, 0);
+            Arrays.fill(k, 0);
+        }
+
+        void clearLayer(int l) {
+            Arrays.fill(ms, l * experts, (l + 1) * experts, 0);
+            evals[l] = 0;
+            zn[l] = 0;
+            zpos[l] = 0;
+            sinceK[l] = 0;
+            k[l] = 0;
         }
 
         void matureDue() {
@@ -107,10 +129,14 @@ final class EmpiricalBounds {
         private void mature(int slot) {
             int o = slot * n;
             double invG = 1.0 / g;
-            boolean standardise = evals > 0;
-            double w = evals / (evals + PRIOR);
-            double lam = Math.max(1.0 / (evals + 1), 1.0 / NEFF);
             for (int l = 0; l < layers; l++) {
+                if (slotEpoch[slot * layers + l] != epoch[l]) {
+                    continue;
+                }
+                long ev = evals[l];
+                boolean standardise = ev > 0;
+                double w = ev / (ev + PRIOR);
+                double lam = Math.max(1.0 / (ev + 1), 1.0 / NEFF);
                 int b = l * experts;
                 double layerMs = 0;
                 if (standardise) {
@@ -119,6 +145,7 @@ final class EmpiricalBounds {
                     }
                     layerMs /= experts;
                 }
+                int zo = l * ZCAP;
                 for (int e = 0; e < experts; e++) {
                     int i = b + e;
                     double actual = (cum[i] - cum0[o + i]) * invG;
@@ -126,21 +153,21 @@ final class EmpiricalBounds {
                     if (standardise) {
                         double var = w * ms[i] + (1 - w) * layerMs;
                         if (var > 1e-18) {
-                            z[zpos] = (float) (r / Math.sqrt(var));
-                            zpos = (zpos + 1) % ZCAP;
-                            if (zn < ZCAP) {
-                                zn++;
+                            z[zo + zpos[l]] = (float) (r / Math.sqrt(var));
+                            zpos[l] = zpos[l] + 1 == ZCAP ? 0 : zpos[l] + 1;
+                            if (zn[l] < ZCAP) {
+                                zn[l]++;
                             }
-                            sinceK++;
+                            sinceK[l]++;
                         }
                     }
                     ms[i] += lam * (r * r - ms[i]);
                 }
-            }
-            evals++;
-            if (zn >= ZMIN && (k == 0 || sinceK >= Math.min(ZCAP / 16, Math.max(zn / 16, 1)))) {
-                k = Num.quantile(z, zn, conf);
-                sinceK = 0;
+                evals[l]++;
+                if (zn[l] >= ZMIN && (k[l] == 0 || sinceK[l] >= ZCAP / 8)) {
+                    k[l] = Num.quantile(z, zo, zn[l], conf);
+                    sinceK[l] = 0;
+                }
             }
         }
 
@@ -152,21 +179,22 @@ final class EmpiricalBounds {
                 fc[o + i] = (float) tmp[i];
             }
             System.arraycopy(cum, 0, cum0, o, n);
+            System.arraycopy(epoch, 0, slotEpoch, slot * layers, layers);
             origin[slot] = t;
             count++;
         }
 
-        boolean ready() {
-            return evals >= 2;
+        boolean ready(int l) {
+            return evals[l] >= 2;
         }
 
-        double multiplier() {
-            return zn >= ZMIN ? k : zGauss;
+        double multiplier(int l) {
+            return zn[l] >= ZMIN ? k[l] : zGauss;
         }
 
         /** σ² of series i at this horizon (shrunk toward the layer mean). */
-        double var(int i, double layerMs) {
-            double w = evals / (evals + PRIOR);
+        double var(int l, int i, double layerMs) {
+            double w = evals[l] / (evals[l] + PRIOR);
             return w * ms[i] + (1 - w) * layerMs;
         }
 
@@ -177,20 +205,26 @@ final class EmpiricalBounds {
             }
             return s / experts;
         }
-
-        double meanMs() {
-            double s = 0;
-            for (double v : ms) {
-                s += v;
-            }
-            return s / n;
-        }
     }
 
-    void observe(double[] share, MeanForecaster f) {
+    /**
+     * Feeds one step. {@code epochs} (may be null) counts each layer's state changes so far: a changed
+     * count restarts that layer's statistics.
+     */
+    void observe(double[] share, int[] epochs, MeanForecaster f) {
         t++;
         for (int i = 0; i < n; i++) {
             cum[i] += share[i];
+        }
+        if (epochs != null) {
+            for (int l = 0; l < layers; l++) {
+                if (epochs[l] != epoch[l]) {
+                    epoch[l] = epochs[l];
+                    for (Horizon h : hs) {
+                        h.clearLayer(l);
+                    }
+                }
+            }
         }
         for (Horizon h : hs) {
             h.matureDue();
@@ -203,11 +237,17 @@ final class EmpiricalBounds {
     }
 
     void upper(int horizon, double[] mean, double[] upper) {
+        for (int l = 0; l < layers; l++) {
+            upperLayer(l, horizon, mean, upper);
+        }
+    }
+
+    private void upperLayer(int l, int horizon, double[] mean, double[] upper) {
         Horizon lo = null;
         Horizon hi = null;
         Horizon below = null;
         for (Horizon h : hs) {
-            if (!h.ready()) {
+            if (!h.ready(l)) {
                 continue;
             }
             if (h.g <= horizon) {
@@ -217,8 +257,9 @@ final class EmpiricalBounds {
                 hi = h;
             }
         }
+        int b = l * experts;
         if (lo == null && hi == null) {
-            Arrays.fill(upper, 0, n, 1.0);
+            Arrays.fill(upper, b, b + experts, 1.0);
             return;
         }
         if (lo == null) {
@@ -231,39 +272,38 @@ final class EmpiricalBounds {
         boolean interp = hi != null && lo.g != horizon;
         if (interp) {
             frac = (Math.log(horizon) - Math.log(lo.g)) / (Math.log(hi.g) - Math.log(lo.g));
-            k = lo.multiplier() + frac * (hi.multiplier() - lo.multiplier());
+            k = lo.multiplier(l) + frac * (hi.multiplier(l) - lo.multiplier(l));
         } else {
-            k = lo.multiplier();
+            k = lo.multiplier(l);
             if (horizon > lo.g && below != null) {
-                double a = lo.meanMs();
-                double b = below.meanMs();
-                if (a > 0 && b > 0) {
-                    slope = 0.5 * Math.log(a / b) / Math.log((double) lo.g / below.g);
+                double a = lo.layerMs(l);
+                double c = below.layerMs(l);
+                if (a > 0 && c > 0) {
+                    slope = 0.5 * Math.log(a / c) / Math.log((double) lo.g / below.g);
                     slope = Math.max(-0.5, Math.min(0.5, slope));
                 }
             }
         }
         double ext = Math.pow((double) horizon / lo.g, slope);
-        for (int l = 0; l < layers; l++) {
-            double lmLo = lo.layerMs(l);
-            double lmHi = interp ? hi.layerMs(l) : 0;
-            for (int e = 0, i = l * experts; e < experts; e++, i++) {
-                double sd = Math.sqrt(lo.var(i, lmLo));
-                if (interp) {
-                    double sdHi = Math.sqrt(hi.var(i, lmHi));
-                    sd = sd > 0 && sdHi > 0 ? sd * Math.pow(sdHi / sd, frac) : sd + frac * (sdHi - sd);
-                } else {
-                    sd *= ext;
-                }
-                double u = mean[i] + Math.max(0, k) * sd;
-                upper[i] = Math.min(1.0, Math.max(mean[i], u));
+        double lmLo = lo.layerMs(l);
+        double lmHi = interp ? hi.layerMs(l) : 0;
+        for (int e = 0, i = b; e < experts; e++, i++) {
+            double sd = Math.sqrt(lo.var(l, i, lmLo));
+            if (interp) {
+                double sdHi = Math.sqrt(hi.var(l, i, lmHi));
+                sd = sd > 0 && sdHi > 0 ? sd * Math.pow(sdHi / sd, frac) : sd + frac * (sdHi - sd);
+            } else {
+                sd *= ext;
             }
+            double u = mean[i] + Math.max(0, k) * sd;
+            upper[i] = Math.min(1.0, Math.max(mean[i], u));
         }
     }
 
     void reset() {
         t = 0;
         Arrays.fill(cum, 0);
+        Arrays.fill(epoch, 0);
         for (Horizon h : hs) {
             h.clear();
         }

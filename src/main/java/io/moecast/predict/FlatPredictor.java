@@ -30,4 +30,21 @@ public abstract class FlatPredictor extends AbstractPredictor {
     protected final void step(int k, double[] out) {
         level(out);
     }
+
+    @Override
+    protected final void horizons(int[] horizons, double[] means, double[] steps) {
+        double[] first = means != null ? means : steps;
+        if (first == null || horizons.length == 0) {
+            return;
+        }
+        level(first);
+        for (int j = 0; j < horizons.length; j++) {
+            if (means != null && j > 0) {
+                System.arraycopy(first, 0, means, j * n, n);
+            }
+            if (steps != null && (first != steps || j > 0)) {
+                System.arraycopy(first, 0, steps, j * n, n);
+            }
+        }
+    }
 }

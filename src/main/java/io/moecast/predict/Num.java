@@ -43,7 +43,12 @@ final class Num {
 
     /** The empirical p-quantile (order statistic ⌈p·m⌉) of the first m values (copies; order kept). */
     static double quantile(float[] v, int m, double p) {
-        float[] c = Arrays.copyOf(v, m);
+        return quantile(v, 0, m, p);
+    }
+
+    /** The empirical p-quantile of v[off .. off+m) (copies; order kept). */
+    static double quantile(float[] v, int off, int m, double p) {
+        float[] c = Arrays.copyOfRange(v, off, off + m);
         int k = Math.min(m - 1, Math.max(0, (int) Math.ceil(p * m) - 1));
         return select(c, k);
     }

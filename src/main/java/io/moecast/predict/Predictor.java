@@ -55,6 +55,35 @@ public interface Predictor {
         System.arraycopy(path, (k - 1) * n, out, 0, n);
     }
 
+    /**
+     * Several horizons at once, for evaluation and planning: for horizon {@code horizons[j]} the
+     * horizon-mean forecast goes to {@code means[j*n ..]}, its upper bound to {@code uppers[j*n ..]} and
+     * the single-step forecast for step t+horizons[j] to {@code steps[j*n ..]} (n = layers·experts; any
+     * output may be null). Same values as {@link #forecast} and {@link #forecastStep}; predictors with a
+     * sequential path override it to compute all horizons in one pass.
+     */
+    default void forecastHorizons(int[] horizons, double[] means, double[] uppers, double[] steps) {
+        int n = layers() * experts();
+        double[] m = new double[n];
+        double[] u = uppers == null ? null : new double[n];
+        double[] s = new double[n];
+        for (int j = 0; j < horizons.length; j++) {
+            if (means != null || uppers != null) {
+                forecast(horizons[j], m, u);
+                if (means != null) {
+                    System.arraycopy(m, 0, means, j * n, n);
+                }
+                if (uppers != null) {
+                    System.arraycopy(u, 0, uppers, j * n, n);
+                }
+            }
+            if (steps != null) {
+                forecastStep(horizons[j], s);
+                System.arraycopy(s, 0, steps, j * n, n);
+            }
+        }
+    }
+
     /** One-sided confidence level of the upper bounds (default 0.9). */
     default double confidence() {
         return 0.9;

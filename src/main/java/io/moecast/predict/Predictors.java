@@ -2,6 +2,7 @@ package io.moecast.predict;
 
 import io.moecast.UserError;
 import io.moecast.analysis.OnlineStateDetector;
+import io.moecast.analysis.StateDetectors;
 
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
@@ -23,7 +24,7 @@ import java.util.function.Supplier;
  */
 public final class Predictors {
     /** The default predictor: one choice for every trace, all its parameters set online from the past. */
-    public static final String DEFAULT = "sw-avg";
+    public static final String DEFAULT = "auto";
 
     /** The source paper's predictors. */
     public static final List<String> PAPER = List.of("sw-avg", "arima", "lstm");
@@ -36,12 +37,28 @@ public final class Predictors {
     private static final Map<String, Entry> REGISTRY = new LinkedHashMap<>();
 
     static {
+        register("auto", "the default: per layer and horizon, the smoother (EMAs, EMAs restarted at state changes, damped trends) "
+                        + "with the lowest recent out-of-sample error at that horizon in the current state (memory=4000)",
+                (s, c) -> new AutoPredictor(c.layers(), c.experts(), s.getInt("memory", 4000, 10, Integer.MAX_VALUE), conf(s)));
         register("sw-avg", "the paper's SW_Avg: mean of the last w shares, extended by recursive sliding (window=1000)",
                 (s, c) -> new SlidingWindowPredictor(c.layers(), c.experts(), s.getInt("window", 1000, 1, 10_000_000), conf(s)));
+        register("arima", "the paper's ARIMA(p,d,q) per series, Hannan-Rissanen refits (p=5, d=1, q=5, window=1000, refit=100, min=100)",
+                (s, c) -> {
+                    int w = s.getInt("window", 1000, 10, 1_000_000);
+                    return new ArimaPredictor(c.layers(), c.experts(), s.getInt("p", 5, 0, 50), s.getInt("d", 1, 0, 2),
+                            s.getInt("q", 5, 0, 50), w, s.getInt("refit", 100, 1, Integer.MAX_VALUE),
+                            Math.min(w, s.getInt("min", 100, 10, 1_000_000)), conf(s));
+                });
         register("last-window-sum", "vLLM/SGLang EPLB: token counts of the last w steps summed (window=1000)",
                 (s, c) -> new WindowSumPredictor(c.layers(), c.experts(), s.getInt("window", 1000, 1, 10_000_000), conf(s)));
         register("ema", "MindSpeed: m <- beta*m + (1-beta)*counts (beta=0.9)",
                 (s, c) -> new EmaPredictor(c.layers(), c.experts(), s.getDouble("beta", 0.9, 0, 0.999999999), conf(s)));
+        register("kalman", "local-level Kalman filter per series, R and Q estimated online from the variogram (maxlag=256, memory=2000)",
+                (s, c) -> new KalmanPredictor(c.layers(), c.experts(), s.getInt("maxlag", 256, 2, 1 << 16),
+                        s.getInt("memory", 2000, 10, Integer.MAX_VALUE), c.slotsPerStep(), conf(s)));
+        register("holt", "Holt's level + trend smoothing, (alpha, beta) chosen online per layer by one-step error (phi=1, memory=1000)",
+                (s, c) -> new HoltPredictor(c.layers(), c.experts(), s.getDouble("phi", 1.0, 0.5, 1.0),
+                        s.getInt("memory", 1000, 10, Integer.MAX_VALUE), conf(s)));
         register("last-value", "the last step's shares (locality: Prophet, Pro-Prophet)",
                 (s, c) -> new LastValuePredictor(c.layers(), c.experts(), conf(s)));
     }
@@ -74,12 +91,20 @@ public final class Predictors {
         }
         Predictor p = e.make().apply(spec, ctx);
         spec.checkAllUsed();
+        if (p instanceof AbstractPredictor ap && ctx.detectors() != null) {
+            ap.attachDetector(ctx.detectors().get());
+        }
         return p;
     }
 
     /** All registered names, in presentation order. */
     public static List<String> names() {
         return new ArrayList<>(REGISTRY.keySet());
+    }
+
+    /** Whether a predictor needs a training trace ({@link PredictorContext#train()}). */
+    public static boolean needsTraining(String name) {
+        return name.startsWith("lstm");
     }
 
     public static boolean exists(String name) {
@@ -92,11 +117,8 @@ public final class Predictors {
         return e == null ? null : e.description();
     }
 
-    /**
-     * The online state detectors state-aware predictors use by default: null until an implementation
-     * is available (then those predictors treat the whole run as one state).
-     */
+    /** The online state detectors predictors get by default: the analysis package's default criterion. */
     static Supplier<OnlineStateDetector> defaultDetectors(int layers, int experts) {
-        return null;
+        return () -> StateDetectors.online(layers, experts);
     }
 }

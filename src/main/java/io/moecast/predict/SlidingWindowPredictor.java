@@ -11,15 +11,18 @@ import java.util.Arrays;
  * converges to a weighted mean of the window that favours recent steps. Before w steps have been seen
  * the window is what there is.
  *
- * <p>Cost: O(n) per observed step; a forecast over h steps costs O(h·n) plus a copy of the window
- * (O(w·n)). Parameter: {@code window} (default 1000; the paper does not state its window).
+ * <p>Cost: O(n) per observed step; a forecast h steps ahead costs O(h·n) (all requested horizons of
+ * one call share one pass), plus O(min(w, h−w)·n) scratch when h exceeds the window. Parameter:
+ * {@code window} (default 1000; the paper does not state its window).
  */
 public final class SlidingWindowPredictor extends AbstractPredictor {
     private final int window;
     private final double[] ring;
     private final double[] sum;
-    private double[] scratch = new double[0];
     private final double[] s;
+    private final double[] acc;
+    private final double[] last;
+    private double[] preds = new double[0];
     private int pos;
     private int filled;
     private int sinceExact;
@@ -33,6 +36,8 @@ public final class SlidingWindowPredictor extends AbstractPredictor {
         this.ring = new double[Math.multiplyExact(window, n)];
         this.sum = new double[n];
         this.s = new double[n];
+        this.acc = new double[n];
+        this.last = new double[n];
     }
 
     public int window() {
@@ -72,75 +77,96 @@ public final class SlidingWindowPredictor extends AbstractPredictor {
     }
 
     /**
-     * Runs the recursive sliding for {@code horizon} steps. Calls back each predicted row through
-     * {@code sink} (the row lives in {@code s}-scaled form: prediction = s[i]·inv before the update).
+     * Runs the recursive sliding {@code kmax} steps. Row k's prediction is p = s/m, then s += p − (the
+     * value leaving the window: an observed share for k < m, else the prediction of row k−m, kept in a
+     * ring of at most m rows). Outputs, all optional: the whole path; for each horizon {@code hs[j]}
+     * (any order) the mean of rows 0..hs[j]−1 into {@code means[j·n..]} and row hs[j]−1 into
+     * {@code steps[j·n..]}.
      */
-    private void slide(int horizon, double[] meanOut, double[] pathOut, double[] stepOut, int stepK) {
-        int m = filled;
-        double inv = 1.0 / m;
-        if (scratch.length < m * n) {
-            scratch = new double[m * n];
+    private void slide(int kmax, double[] path, int[] hs, double[] means, double[] steps) {
+        final int m = filled;
+        final double inv = 1.0 / m;
+        final int oldest = filled == window ? pos : 0;
+        final int stored = Math.max(0, kmax - m);
+        final int keep = Math.min(m, stored);
+        if (preds.length < keep * n) {
+            preds = new double[keep * n];
         }
-        // scratch holds the window oldest-first
-        int oldest = filled == window ? pos : 0;
-        int tail = (m - oldest) * n;
-        System.arraycopy(ring, oldest * n, scratch, 0, tail);
-        System.arraycopy(ring, 0, scratch, tail, oldest * n);
+        final double[] pr = preds;
+        final double[] row = last;
         System.arraycopy(sum, 0, s, 0, n);
-        if (meanOut != null) {
-            Arrays.fill(meanOut, 0, n, 0);
-        }
-        final double[] sc = scratch;
-        int idx = 0;
-        for (int k = 0; k < horizon; k++) {
-            int o = idx * n;
-            if (pathOut != null) {
-                int po = k * n;
-                for (int i = 0; i < n; i++) {
-                    double p = s[i] * inv;
-                    pathOut[po + i] = p;
-                    s[i] += p - sc[o + i];
-                    sc[o + i] = p;
-                }
-            } else if (meanOut != null) {
-                for (int i = 0; i < n; i++) {
-                    double p = s[i] * inv;
-                    meanOut[i] += p;
-                    s[i] += p - sc[o + i];
-                    sc[o + i] = p;
-                }
+        Arrays.fill(acc, 0);
+        // the next row (k+1 = horizon) that must be written out, in ascending order
+        int nextRec = nextWanted(hs, 0);
+        for (int k = 0; k < kmax; k++) {
+            final double[] oldArr;
+            final int oo;
+            if (k < m) {
+                int r = oldest + k;
+                oldArr = ring;
+                oo = (r >= window ? r - window : r) * n;
             } else {
-                if (k == stepK - 1) {
-                    for (int i = 0; i < n; i++) {
-                        stepOut[i] = s[i] * inv;
-                    }
-                    return;
-                }
-                for (int i = 0; i < n; i++) {
-                    double p = s[i] * inv;
-                    s[i] += p - sc[o + i];
-                    sc[o + i] = p;
+                oldArr = pr;
+                oo = ((k - m) % m) * n;
+            }
+            final double[] st = k < stored ? pr : null;
+            final int so = k < stored ? (k % m) * n : 0;
+            if (path == null && k + 1 != nextRec) {
+                Kernels.slideRow(s, acc, oldArr, oo, inv, st, so, null, 0, n);
+            } else {
+                final double[] out = path != null ? path : row;
+                final int ro = path != null ? k * n : 0;
+                Kernels.slideRow(s, acc, oldArr, oo, inv, st, so, out, ro, n);
+                if (k + 1 == nextRec) {
+                    emit(hs, k + 1, means, steps, out, ro);
+                    nextRec = nextWanted(hs, k + 1);
                 }
             }
-            idx = idx + 1 == m ? 0 : idx + 1;
         }
-        if (meanOut != null) {
-            double invH = 1.0 / horizon;
-            for (int i = 0; i < n; i++) {
-                meanOut[i] *= invH;
+    }
+
+    /** The smallest horizon in hs greater than {@code after}, or −1. */
+    private static int nextWanted(int[] hs, int after) {
+        int best = -1;
+        if (hs != null) {
+            for (int x : hs) {
+                if (x > after && (best < 0 || x < best)) {
+                    best = x;
+                }
+            }
+        }
+        return best;
+    }
+
+    /** Writes every horizon equal to h: the running mean of rows 0..h−1 and row h−1 itself. */
+    private void emit(int[] hs, int h, double[] means, double[] steps, double[] row, int ro) {
+        for (int j = 0; j < hs.length; j++) {
+            if (hs[j] != h) {
+                continue;
+            }
+            int o = j * n;
+            if (means != null) {
+                double invH = 1.0 / h;
+                for (int i = 0; i < n; i++) {
+                    means[o + i] = acc[i] * invH;
+                }
+                normalize(means, o, layers, experts);
+            }
+            if (steps != null) {
+                System.arraycopy(row, ro, steps, o, n);
+                normalize(steps, o, layers, experts);
             }
         }
     }
 
     @Override
     protected void forecastMean(int horizon, double[] mean) {
-        slide(horizon, mean, null, null, 0);
-        normalize(mean, layers, experts);
+        slide(horizon, null, new int[] {horizon}, mean, null);
     }
 
     @Override
     protected void path(int horizon, double[] path) {
-        slide(horizon, null, path, null, 0);
+        slide(horizon, path, null, null, null);
         for (int k = 0; k < horizon; k++) {
             normalize(path, k * n, layers, experts);
         }
@@ -148,8 +174,16 @@ public final class SlidingWindowPredictor extends AbstractPredictor {
 
     @Override
     protected void step(int k, double[] out) {
-        slide(k, null, null, out, k);
-        normalize(out, layers, experts);
+        slide(k, null, new int[] {k}, null, out);
+    }
+
+    @Override
+    protected void horizons(int[] horizons, double[] means, double[] steps) {
+        int kmax = 0;
+        for (int h : horizons) {
+            kmax = Math.max(kmax, h);
+        }
+        slide(kmax, null, horizons, means, steps);
     }
 
     @Override

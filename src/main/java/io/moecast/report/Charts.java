@@ -43,15 +43,14 @@ public final class Charts {
         Plot plot = chart.getPlot();
         plot.setBackgroundPaint(Color.WHITE);
         if (plot instanceof XYPlot xy) {
-            xy.setDomainGridlinePaint(new Color(0xDDDDDD));
-            xy.setRangeGridlinePaint(new Color(0xDDDDDD));
-            xy.setDomainGridlineStroke(new BasicStroke(0.6f));
-            xy.setRangeGridlineStroke(new BasicStroke(0.6f));
-            Font f = new Font(Font.SANS_SERIF, Font.PLAIN, 12);
-            xy.getDomainAxis().setLabelFont(f.deriveFont(Font.BOLD));
-            xy.getRangeAxis().setLabelFont(f.deriveFont(Font.BOLD));
-            xy.getDomainAxis().setTickLabelFont(f);
-            xy.getRangeAxis().setTickLabelFont(f);
+            styleXY(xy);
+            // combined plots (stacked panels sharing an axis) keep their axes on the sub-plots
+            if (xy instanceof org.jfree.chart.plot.CombinedDomainXYPlot c) {
+                for (XYPlot sub : c.getSubplots()) {
+                    sub.setBackgroundPaint(Color.WHITE);
+                    styleXY(sub);
+                }
+            }
         } else if (plot instanceof CategoryPlot cp) {
             cp.setRangeGridlinePaint(new Color(0xDDDDDD));
             Font f = new Font(Font.SANS_SERIF, Font.PLAIN, 12);
@@ -59,6 +58,20 @@ public final class Charts {
             cp.getRangeAxis().setLabelFont(f.deriveFont(Font.BOLD));
             cp.getDomainAxis().setTickLabelFont(f);
             cp.getRangeAxis().setTickLabelFont(f);
+        }
+    }
+
+    private static void styleXY(XYPlot xy) {
+        xy.setDomainGridlinePaint(new Color(0xDDDDDD));
+        xy.setRangeGridlinePaint(new Color(0xDDDDDD));
+        xy.setDomainGridlineStroke(new BasicStroke(0.6f));
+        xy.setRangeGridlineStroke(new BasicStroke(0.6f));
+        Font f = new Font(Font.SANS_SERIF, Font.PLAIN, 12);
+        for (org.jfree.chart.axis.ValueAxis a : new org.jfree.chart.axis.ValueAxis[] {xy.getDomainAxis(), xy.getRangeAxis()}) {
+            if (a != null) {
+                a.setLabelFont(f.deriveFont(Font.BOLD));
+                a.setTickLabelFont(f);
+            }
         }
     }
 }
