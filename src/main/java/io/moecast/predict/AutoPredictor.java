@@ -8,36 +8,54 @@ import java.util.List;
 import java.util.Locale;
 
 /**
- * {@code auto}, the default predictor: a state-aware, self-tuning choice among simple smoothers, made
- * per MoE layer and per horizon by their own recent out-of-sample error at that horizon. Nothing is
+ * {@code auto}, the default predictor: a state-aware, self-tuning combination of simple smoothers,
+ * chosen per MoE layer and per horizon by their own out-of-sample error at that horizon. Nothing is
  * tuned to a trace: every choice is made online from steps already seen.
  *
- * <p><b>Candidates</b> (all O(n) per step): exponential moving averages of the shares with
+ * <p><b>Candidates</b> (all O(n) per step): exponential moving averages of the shares with a
  * bias-corrected start at rates {@link #RATES} (rate 1 is the last value); the same EMAs restarted
- * whenever the layer's state changes (the online transient/stable detector), which for a young state
- * are the mean since the state began and so keep a stable forecast free of transient data; and two
+ * whenever the layer's state changes (the online transient/stable detector), which in a young state
+ * are the mean since the state began, so a stable forecast is free of transient data; and two
  * damped-trend (Holt) smoothers for loads on the move.
  *
  * <p><b>Scoring</b>: at a grid of horizons g (1, 2, 5, …, 5000) every candidate's forecast of the mean
  * share over the next g steps is snapshotted every ⌈g/16⌉ steps; when the g steps have happened each
- * candidate's L1 error Σₑ|p̂ₑ − pₑ| is added to its score for that layer and horizon (exponentially
- * weighted, memory {@code memory} steps). Only forecasts made in the layer's current state count, and
- * a change of state starts the scores afresh.
+ * candidate's L1 error Σₑ|p̂ₑ − pₑ| on each layer, divided by the candidates' mean error there (so every
+ * origin counts the same, however volatile its stretch of the run), is folded into its score for that
+ * layer and horizon: an exponentially weighted mean whose memory is half the time spent in the current
+ * state, at least 2g and at most {@code memory} steps. Only forecasts made in the layer's current state
+ * count; a change of state starts afresh.
  *
- * <p><b>Choice</b>: for horizon h and layer l the candidate with the lowest score at the largest grid
- * horizon g ≤ h that has at least 16 matured scores in the current state (so g steps of evidence);
- * while h itself has too little evidence a shorter horizon stands in. Upper bounds: empirical, per
- * state ({@link EmpiricalBounds}). Parameters: {@code memory} (steps, default 4000).
+ * <p><b>Combination</b>: for horizon h and layer l the evidence is the largest grid horizon g ≤ h with
+ * at least 16 scored origins in the current state (g steps of evidence). In the stable state a shorter
+ * horizon stands in for h until h has its own evidence (steady loads keep their statistics, so the
+ * ranking carries over); in the transient state only within a factor 4 of h, and without such evidence
+ * all candidates are averaged equally (the robust choice when nothing says which time scale fits).
+ * The candidates are weighted by a softmin of their scores, wⱼ ∝ exp(−η·(sⱼ − s_min)/s_min), or the
+ * best alone (η = ∞). The temperature is itself chosen the same way: each η in {@link #ETAS} is scored
+ * like a candidate (its combination's error at each grid horizon) and the η with the lowest score is
+ * used (η = 3 until there is evidence). Per-step forecasts (step t+h) use the weights of horizon h.
+ * Upper bounds: empirical, per state ({@link EmpiricalBounds}).
+ *
+ * <p>Parameter: {@code memory} (steps, default 4000).
  */
 public final class AutoPredictor extends AbstractPredictor implements Noted {
     static final double[] RATES = {1, 0.3, 0.1, 0.03, 0.01, 0.003, 0.001};
     static final double[] RESTART_RATES = {0.1, 0.03, 0.01, 0.003, 0.001};
     /** damped-trend candidates: {α, β, φ} */
     static final double[][] TRENDS = {{0.3, 0.1, 0.9}, {0.1, 0.05, 0.95}};
+    /** softmin temperatures; infinity = the best candidate alone */
+    static final double[] ETAS = {Double.POSITIVE_INFINITY, 30, 10, 3, 1};
     static final int[] GRID = {1, 2, 5, 10, 20, 50, 100, 200, 500, 1000, 2000, 5000};
     static final int PER = 16;
+    static final double AGE_FRACTION = 0.5;
+    /** temperature index used while the temperatures have too little evidence (η = 3) */
+    static final int FALLBACK_ETA = 3;
+    /** in the transient state a shorter horizon stands in for h only within this factor */
+    static final int STAND_IN = 4;
 
     private final int c;
+    private final int m;
     private final int nEma;
     private final int nRestart;
     private final double[] rate;
@@ -50,8 +68,12 @@ public final class AutoPredictor extends AbstractPredictor implements Noted {
     /** EMA weight sums for bias correction, per candidate and layer */
     private final double[] wsum;
     private final int[] seenEpoch;
+    private final long[] epochStart;
     private final Grid[] grids;
     private final double[] cum;
+    private final double[] row;
+    private final double[] wTmp;
+    private final double[] mixW;
     private long t;
 
     public AutoPredictor(int layers, int experts, int memory, double confidence) {
@@ -59,6 +81,7 @@ public final class AutoPredictor extends AbstractPredictor implements Noted {
         this.nEma = RATES.length;
         this.nRestart = RESTART_RATES.length;
         this.c = nEma + nRestart + TRENDS.length;
+        this.m = ETAS.length;
         this.rate = new double[nEma + nRestart];
         this.label = new String[c];
         for (int j = 0; j < nEma; j++) {
@@ -77,44 +100,66 @@ public final class AutoPredictor extends AbstractPredictor implements Noted {
         this.tr = new double[TRENDS.length * n];
         this.wsum = new double[(nEma + nRestart) * layers];
         this.seenEpoch = new int[layers];
+        this.epochStart = new long[layers];
         this.cum = new double[n];
+        this.row = new double[n];
+        this.wTmp = new double[c];
+        this.mixW = new double[layers * c];
         this.grids = new Grid[GRID.length];
         for (int g = 0; g < GRID.length; g++) {
             grids[g] = new Grid(GRID[g]);
         }
     }
 
+    /** Scores at one grid horizon g, and the snapshots waiting to be scored. */
     private final class Grid {
         final int g;
         final int spacing;
         final int slots;
+        /** candidate forecasts per slot: fc[(slot*c + j)*n + i] */
         final float[] fc;
+        /** combination weights per slot: mw[((slot*m + k)*layers + l)*c + j] */
+        final float[] mw;
         final double[] cum0;
         final long[] origin;
         final int[] slotEpoch;
         int head;
         int count;
-        /** score[l*c + j] */
+        /** candidate scores score[l*c + j]; temperature scores meta[l*m + k] */
         final double[] score;
+        final double[] meta;
         final long[] cnt;
-        final double lamMin;
+        final double[] errs;
+        final double[] act;
 
         Grid(int g) {
             this.g = g;
             this.spacing = Math.max(1, (g + PER - 1) / PER);
             this.slots = (g + spacing - 1) / spacing + 1;
             this.fc = new float[slots * c * n];
+            this.mw = new float[slots * m * layers * c];
             this.cum0 = new double[slots * n];
             this.origin = new long[slots];
             this.slotEpoch = new int[slots * layers];
             this.score = new double[layers * c];
+            this.meta = new double[layers * m];
             this.cnt = new long[layers];
-            this.lamMin = Math.min(1.0, spacing / memory);
+            this.errs = new double[c];
+            this.act = new double[experts];
         }
 
         void restartLayer(int l) {
             Arrays.fill(score, l * c, (l + 1) * c, 0);
+            Arrays.fill(meta, l * m, (l + 1) * m, 0);
             cnt[l] = 0;
+        }
+
+        void clear() {
+            head = 0;
+            count = 0;
+            Arrays.fill(score, 0);
+            Arrays.fill(meta, 0);
+            Arrays.fill(cnt, 0);
         }
 
         boolean ready(int l) {
@@ -123,47 +168,82 @@ public final class AutoPredictor extends AbstractPredictor implements Noted {
 
         void matureDue() {
             while (count > 0 && origin[head] + g <= t) {
-                int slot = head;
-                int fo = slot * c * n;
-                int co = slot * n;
-                double invG = 1.0 / g;
-                for (int l = 0; l < layers; l++) {
-                    if (slotEpoch[slot * layers + l] != epoch(l)) {
-                        continue;
-                    }
-                    double lam = Math.max(1.0 / (cnt[l] + 1), lamMin);
-                    int b = l * experts;
-                    for (int j = 0; j < c; j++) {
-                        int o = fo + j * n;
-                        double err = 0;
-                        for (int e = 0; e < experts; e++) {
-                            int i = b + e;
-                            double a = (cum[i] - cum0[co + i]) * invG;
-                            err += Math.abs(fc[o + i] - a);
-                        }
-                        score[l * c + j] += lam * (err - score[l * c + j]);
-                    }
-                    cnt[l]++;
-                }
+                score(head);
                 head = (head + 1) % slots;
                 count--;
             }
         }
 
-        void snapshot(double[] tmp) {
+        private void score(int slot) {
+            int fo = slot * c * n;
+            int co = slot * n;
+            double invG = 1.0 / g;
+            for (int l = 0; l < layers; l++) {
+                if (slotEpoch[slot * layers + l] != epoch(l)) {
+                    continue;
+                }
+                int b = l * experts;
+                for (int e = 0; e < experts; e++) {
+                    act[e] = (cum[b + e] - cum0[co + b + e]) * invG;
+                }
+                double mean = 0;
+                for (int j = 0; j < c; j++) {
+                    int o = fo + j * n + b;
+                    double err = 0;
+                    for (int e = 0; e < experts; e++) {
+                        err += Math.abs(fc[o + e] - act[e]);
+                    }
+                    errs[j] = err;
+                    mean += err;
+                }
+                mean /= c;
+                double inv = mean > 0 ? 1.0 / mean : 0;
+                double mem = Math.min(memory, Math.max(2.0 * g, AGE_FRACTION * (t - epochStart[l])));
+                double lam = Math.max(1.0 / (cnt[l] + 1), Math.min(1.0, spacing / mem));
+                for (int j = 0; j < c; j++) {
+                    score[l * c + j] += lam * (errs[j] * inv - score[l * c + j]);
+                }
+                // the temperatures: the error of each combination made at the snapshot
+                for (int k = 0; k < m; k++) {
+                    int wo = ((slot * m + k) * layers + l) * c;
+                    double err = 0;
+                    for (int e = 0; e < experts; e++) {
+                        double f = 0;
+                        for (int j = 0; j < c; j++) {
+                            float w = mw[wo + j];
+                            if (w != 0) {
+                                f += w * fc[fo + j * n + b + e];
+                            }
+                        }
+                        err += Math.abs(f - act[e]);
+                    }
+                    meta[l * m + k] += lam * (err * inv - meta[l * m + k]);
+                }
+                cnt[l]++;
+            }
+        }
+
+        void snapshot() {
             int slot = (head + count) % slots;
             int fo = slot * c * n;
             for (int j = 0; j < c; j++) {
-                candidateMean(j, g, tmp, 0);
+                candidateMean(j, g, row, 0);
                 int o = fo + j * n;
                 for (int i = 0; i < n; i++) {
-                    fc[o + i] = (float) tmp[i];
+                    fc[o + i] = (float) row[i];
                 }
             }
-            System.arraycopy(cum, 0, cum0, slot * n, n);
             for (int l = 0; l < layers; l++) {
+                for (int k = 0; k < m; k++) {
+                    weights(l, g, ETAS[k], wTmp);
+                    int wo = ((slot * m + k) * layers + l) * c;
+                    for (int j = 0; j < c; j++) {
+                        mw[wo + j] = (float) wTmp[j];
+                    }
+                }
                 slotEpoch[slot * layers + l] = epoch(l);
             }
+            System.arraycopy(cum, 0, cum0, slot * n, n);
             origin[slot] = t;
             count++;
         }
@@ -179,6 +259,7 @@ public final class AutoPredictor extends AbstractPredictor implements Noted {
         for (int l = 0; l < layers; l++) {
             if (epoch(l) != seenEpoch[l]) {
                 seenEpoch[l] = epoch(l);
+                epochStart[l] = t - 1;
                 for (int j = nEma; j < nEma + nRestart; j++) {
                     Arrays.fill(lv, j * n + l * experts, j * n + (l + 1) * experts, 0);
                     wsum[j * layers + l] = 0;
@@ -223,21 +304,11 @@ public final class AutoPredictor extends AbstractPredictor implements Noted {
         for (Grid g : grids) {
             g.matureDue();
         }
-        double[] tmp = scratch();
         for (Grid g : grids) {
             if (t % g.spacing == 0) {
-                g.snapshot(tmp);
+                g.snapshot();
             }
         }
-    }
-
-    private double[] scratchRow;
-
-    private double[] scratch() {
-        if (scratchRow == null) {
-            scratchRow = new double[n];
-        }
-        return scratchRow;
     }
 
     /** Candidate j's forecast of the mean share over the next h steps, all layers, into out[off..]. */
@@ -279,108 +350,199 @@ public final class AutoPredictor extends AbstractPredictor implements Noted {
             for (int e = 0; e < experts; e++) {
                 out[off + b + e] = lv[j * n + b + e] + f * tr[q * n + b + e];
             }
+            normalize(out, off + b, 1, experts);
         }
     }
 
-    /** The candidate chosen for layer l at horizon h. */
-    int choose(int l, int h) {
+    /**
+     * The grid whose scores decide horizon h for layer l: the largest grid horizon g ≤ h with enough
+     * scored origins in the current state, if it is within a factor {@link #STAND_IN} of h; else null
+     * (then the prior decides).
+     */
+    private Grid evidence(int l, int h) {
         Grid best = null;
-        Grid any = null;
         for (Grid g : grids) {
             if (g.g > h) {
                 break;
-            }
-            if (g.cnt[l] > 0) {
-                any = g;
             }
             if (g.ready(l)) {
                 best = g;
             }
         }
         if (best == null) {
-            best = any;
+            return null;
         }
-        if (best == null) {
-            // nothing scored yet in this state: the slow restarted mean when stable, a fast EMA otherwise
-            return state(l) == LoadState.STABLE ? nEma + nRestart - 1 : 1;
+        // stable loads keep their statistics, so a shorter horizon's ranking carries over; transient
+        // ones do not: there a stand-in must be within a factor STAND_IN of the horizon
+        return state(l) == LoadState.STABLE || (long) best.g * STAND_IN >= h ? best : null;
+    }
+
+    /**
+     * Without evidence at (or near) the horizon: all candidates equally (nothing says which time scale
+     * fits, and an average over time scales is the robust choice).
+     */
+    private void prior(int l, double[] w) {
+        Arrays.fill(w, 0, c, 1.0 / c);
+    }
+
+    /** Candidate weights of layer l at horizon h for temperature eta, into w[0..c). */
+    private void weights(int l, int h, double eta, double[] w) {
+        Arrays.fill(w, 0, c, 0);
+        Grid g = evidence(l, h);
+        if (g == null) {
+            prior(l, w);
+            return;
         }
+        int o = l * c;
         int arg = 0;
         for (int j = 1; j < c; j++) {
-            if (best.score[l * c + j] < best.score[l * c + arg]) {
+            if (g.score[o + j] < g.score[o + arg]) {
                 arg = j;
             }
         }
-        return arg;
+        if (eta == Double.POSITIVE_INFINITY) {
+            w[arg] = 1;
+            return;
+        }
+        double min = Math.max(1e-12, g.score[o + arg]);
+        double sum = 0;
+        for (int j = 0; j < c; j++) {
+            double v = Math.exp(-eta * (g.score[o + j] - min) / min);
+            w[j] = v;
+            sum += v;
+        }
+        for (int j = 0; j < c; j++) {
+            w[j] /= sum;
+        }
     }
 
-    private double[] meanBuf = new double[0];
+    /** The temperature index used for layer l at horizon h. */
+    int temperature(int l, int h) {
+        Grid g = evidence(l, h);
+        if (g == null || !g.ready(l)) {
+            return FALLBACK_ETA;
+        }
+        int best = 0;
+        for (int k = 1; k < m; k++) {
+            if (g.meta[l * m + k] < g.meta[l * m + best]) {
+                best = k;
+            }
+        }
+        return best;
+    }
+
+    /** The weights used for every layer at horizon h, into mixW. */
+    private void mixWeights(int h) {
+        for (int l = 0; l < layers; l++) {
+            weights(l, h, ETAS[temperature(l, h)], wTmp);
+            System.arraycopy(wTmp, 0, mixW, l * c, c);
+        }
+    }
+
+    /** The combined forecast at horizon h: the horizon mean into mean[mo..] and/or step h into step[so..]. */
+    private void mix(int h, double[] mean, int mo, double[] step, int so) {
+        mixWeights(h);
+        if (mean != null) {
+            Arrays.fill(mean, mo, mo + n, 0);
+        }
+        if (step != null) {
+            Arrays.fill(step, so, so + n, 0);
+        }
+        for (int j = 0; j < c; j++) {
+            boolean used = false;
+            for (int l = 0; l < layers; l++) {
+                used |= mixW[l * c + j] > 0;
+            }
+            if (!used) {
+                continue;
+            }
+            if (mean != null) {
+                candidateMean(j, h, row, 0);
+                for (int l = 0; l < layers; l++) {
+                    double w = mixW[l * c + j];
+                    if (w > 0) {
+                        for (int e = 0, i = l * experts; e < experts; e++, i++) {
+                            mean[mo + i] += w * row[i];
+                        }
+                    }
+                }
+            }
+            if (step != null) {
+                for (int l = 0; l < layers; l++) {
+                    double w = mixW[l * c + j];
+                    if (w > 0) {
+                        candidateStep(j, h, l, row, 0);
+                        for (int e = 0, i = l * experts; e < experts; e++, i++) {
+                            step[so + i] += w * row[i];
+                        }
+                    }
+                }
+            }
+        }
+        if (mean != null) {
+            normalize(mean, mo, layers, experts);
+        }
+        if (step != null) {
+            normalize(step, so, layers, experts);
+        }
+    }
 
     @Override
     protected void forecastMean(int horizon, double[] mean) {
-        if (meanBuf.length < n) {
-            meanBuf = new double[n];
-        }
-        for (int l = 0; l < layers; l++) {
-            int j = choose(l, horizon);
-            candidateMean(j, horizon, meanBuf, 0);
-            System.arraycopy(meanBuf, l * experts, mean, l * experts, experts);
-        }
+        mix(horizon, mean, 0, null, 0);
     }
 
     @Override
     protected void step(int k, double[] out) {
-        for (int l = 0; l < layers; l++) {
-            candidateStep(choose(l, k), k, l, out, 0);
-        }
-        normalize(out, layers, experts);
+        mix(k, null, 0, out, 0);
     }
 
     @Override
     protected void path(int horizon, double[] path) {
-        int[] pick = new int[layers];
-        for (int l = 0; l < layers; l++) {
-            pick[l] = choose(l, horizon);
-        }
+        // the weights chosen for the horizon, applied to every step of the path
+        mixWeights(horizon);
+        Arrays.fill(path, 0, horizon * n, 0);
         for (int k = 1; k <= horizon; k++) {
-            for (int l = 0; l < layers; l++) {
-                candidateStep(pick[l], k, l, path, (k - 1) * n);
+            int o = (k - 1) * n;
+            for (int j = 0; j < c; j++) {
+                for (int l = 0; l < layers; l++) {
+                    double wj = mixW[l * c + j];
+                    if (wj > 0) {
+                        candidateStep(j, k, l, row, 0);
+                        for (int e = 0, i = l * experts; e < experts; e++, i++) {
+                            path[o + i] += wj * row[i];
+                        }
+                    }
+                }
             }
-            normalize(path, (k - 1) * n, layers, experts);
+            normalize(path, o, layers, experts);
         }
     }
 
     @Override
     protected void horizons(int[] horizons, double[] means, double[] steps) {
-        if (meanBuf.length < n) {
-            meanBuf = new double[n];
-        }
         for (int hj = 0; hj < horizons.length; hj++) {
-            int h = horizons[hj];
-            int o = hj * n;
-            for (int l = 0; l < layers; l++) {
-                int j = choose(l, h);
-                if (means != null) {
-                    candidateMean(j, h, meanBuf, 0);
-                    System.arraycopy(meanBuf, l * experts, means, o + l * experts, experts);
-                }
-                if (steps != null) {
-                    candidateStep(j, h, l, steps, o);
-                }
-            }
-            if (steps != null) {
-                normalize(steps, o, layers, experts);
-            }
+            mix(horizons[hj], means, hj * n, steps, hj * n);
         }
     }
 
-    /** Human-readable choices, per layer, at a few horizons. */
+    /** Human-readable state of the choice, per layer, at a few horizons. */
     @Override
     public String note() {
         List<String> parts = new ArrayList<>();
         for (int l = 0; l < layers; l++) {
             List<String> hs = new ArrayList<>();
             for (int h : new int[] {10, 1000}) {
-                hs.add("h=" + h + ": " + label[choose(l, h)]);
+                weights(l, h, ETAS[temperature(l, h)], wTmp);
+                int arg = 0;
+                for (int j = 1; j < c; j++) {
+                    if (wTmp[j] > wTmp[arg]) {
+                        arg = j;
+                    }
+                }
+                double eta = ETAS[temperature(l, h)];
+                hs.add(String.format(Locale.ROOT, "h=%d: %s (weight %.2f, eta %s)", h, label[arg], wTmp[arg],
+                        Double.isInfinite(eta) ? "inf" : Double.toString(eta)));
             }
             parts.add("layer " + l + " (" + state(l).label() + ") " + String.join(", ", hs));
         }
@@ -393,13 +555,11 @@ public final class AutoPredictor extends AbstractPredictor implements Noted {
         Arrays.fill(tr, 0);
         Arrays.fill(wsum, 0);
         Arrays.fill(seenEpoch, 0);
+        Arrays.fill(epochStart, 0);
         Arrays.fill(cum, 0);
         t = 0;
         for (Grid g : grids) {
-            g.head = 0;
-            g.count = 0;
-            Arrays.fill(g.score, 0);
-            Arrays.fill(g.cnt, 0);
+            g.clear();
         }
     }
 }
