@@ -110,7 +110,8 @@ public final class Traces {
 
     private static TraceReader openText(Path path, TraceMeta meta, CsvTraceReader.Source src, byte[] head) throws IOException {
         for (byte b : head) {
-            if (b == 0 || (b < 0x20 && b != '\n' && b != '\r' && b != '\t')) {
+            int u = b & 0xff; // UTF-8 bytes >= 0x80 (a BOM, accented names) are text
+            if (u < 0x20 && u != '\n' && u != '\r' && u != '\t') {
                 throw UserError.inFile(path, "byte 0", "not a recognised trace format (binary data that is not NPY, NPZ or gzip)");
             }
         }
