@@ -160,7 +160,9 @@ public final class Traces {
         }
         if (arrays.size() != 1) {
             zip.close();
-            throw UserError.inFile(path, "", ".npz must hold exactly one array, found " + arrays.size());
+            String names = arrays.stream().limit(4).map(z -> "'" + z.getName() + "'").collect(java.util.stream.Collectors.joining(", "));
+            throw UserError.inFile(path, arrays.isEmpty() ? "zip entries" : "zip entries " + names,
+                    ".npz must hold exactly one array, found " + arrays.size());
         }
         InputStream in = new BufferedInputStream(zip.getInputStream(arrays.getFirst()), 1 << 16) {
             @Override
