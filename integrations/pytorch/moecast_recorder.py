@@ -31,6 +31,9 @@ Every ``chunk_steps`` steps the buffer is converted to int32 and copied to pinne
 non-blocking copy; a background thread waits for that copy and writes the files, so the training step
 never waits for the device or the disk.
 
+Data parallelism: each rank's routers see that rank's tokens only; record on one rank (a sample of
+the step's tokens, with its own ``tokens_per_step``) or give every rank its own ``out_dir``.
+
 Caveats: with activation checkpointing the routers run again during backward and would be counted twice
 (pass ``routers=`` hooks on modules outside the checkpointed region, or disable recomputation of the
 router); only forward passes of modules in training mode are counted unless ``training_only=False``
@@ -255,6 +258,8 @@ class MoeRecorder:
             counts = self._bincount(chosen.reshape(-1), E)
         else:
             raise ValueError("router %r returned no logits, routing map or expert indices" % self.router_names[layer])
+        if counts.device != self._buf.device:   # pipeline stages on other devices
+            counts = counts.to(self._buf.device, non_blocking=True)
         self._buf[self._row, layer].add_(counts)
 
     def _bincount(self, idx, E):
