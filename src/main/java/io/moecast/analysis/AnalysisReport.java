@@ -73,13 +73,13 @@ public final class AnalysisReport {
         NumberAxis y = new NumberAxis("load proportion (% of the layer's routed token-slots)");
         y.setAutoRangeIncludesZero(true);
         XYPlot plot = new XYPlot(data, x, y, lines(data.getSeriesCount(), 1.1f));
-        shadeStates(plot, a.timeline.segments(l), true);
+        shadeStates(plot, a.timeline.segments(l));
         markTransition(plot, a.timeline.transitionStep(l), a.timeline.relapses(l));
         JFreeChart c = new JFreeChart(String.format(Locale.ROOT, "%s: load proportions, MoE layer %d (model layer %d)%s",
                 traceName(a), l, lr.label, subset ? ", " + lr.chartExperts.length + " of " + a.experts + " experts" : ""),
                 JFreeChart.DEFAULT_TITLE_FONT, plot, true);
         c.addSubtitle(new TextTitle(String.format(Locale.ROOT,
-                "shaded: transient state (%s); bucket means of %d step%s per point", a.timeline.criterion(),
+                "shaded (orange): transient state (%s); bucket means of %d step%s per point", a.timeline.criterion(),
                 lr.proportionSeries.length > 0 ? lr.proportionSeries[0].width() : 1,
                 lr.proportionSeries.length > 0 && lr.proportionSeries[0].width() == 1 ? "" : "s")));
         legend(c);
@@ -96,9 +96,7 @@ public final class AnalysisReport {
             var.addSeries(positive(series(name, lr.varianceSeries[wi], 1e4)));
             rng.addSeries(series(name, lr.rangeSeries[wi], 100.0));
         }
-        LogAxis vy = new LogAxis("windowed variance (pp², log scale)");
-        vy.setSmallestValue(1e-6);
-        vy.setNumberFormatOverride(new java.text.DecimalFormat("0.###E0"));
+        LogAxis vy = logAxis("windowed variance (pp², log scale)", 1e-8);
         XYPlot vp = new XYPlot(var, null, vy, lines(var.getSeriesCount(), 1.3f));
         NumberAxis ry = new NumberAxis("windowed range max−min (pp)");
         XYPlot rp = new XYPlot(rng, null, ry, lines(rng.getSeriesCount(), 1.3f));
@@ -106,8 +104,9 @@ public final class AnalysisReport {
         plot.setGap(12);
         plot.add(vp, 1);
         plot.add(rp, 1);
+        plot.setFixedLegendItems(vp.getLegendItems());
         for (XYPlot p : new XYPlot[] {vp, rp}) {
-            shadeStates(p, a.timeline.modelSegments(), false);
+            shadeStates(p, a.timeline.modelSegments());
             markTransition(p, a.timeline.modelTransitionStep(), List.of());
             styleSub(p);
         }
@@ -125,11 +124,9 @@ public final class AnalysisReport {
             TraceAnalysis.LayerResult lr = a.layerResults[l];
             data.addSeries(positive(series("MoE layer " + l + " (model layer " + lr.label + ")", lr.ratioSeries, 1.0)));
         }
-        LogAxis y = new LogAxis("R = windowed variance / step-to-step noise (log scale)");
-        y.setSmallestValue(0.1);
-        y.setNumberFormatOverride(new java.text.DecimalFormat("0.##"));
+        LogAxis y = logAxis("R = windowed variance / step-to-step noise (log scale)", 0.01);
         XYPlot plot = new XYPlot(data, stepAxis(), y, lines(data.getSeriesCount(), 1.3f));
-        shadeStates(plot, a.timeline.modelSegments(), false);
+        shadeStates(plot, a.timeline.modelSegments());
         ValueMarker th = new ValueMarker(a.timeline.criterion().threshold(), Color.BLACK,
                 new BasicStroke(1.4f, BasicStroke.CAP_BUTT, BasicStroke.JOIN_MITER, 1f, new float[] {6f, 4f}, 0f));
         th.setLabel(String.format(Locale.ROOT, "threshold R = %.3g", a.timeline.criterion().threshold()));
@@ -170,8 +167,9 @@ public final class AnalysisReport {
         plot.setGap(12);
         plot.add(mp, 1);
         plot.add(tp, 1);
+        plot.setFixedLegendItems(mp.getLegendItems());
         for (XYPlot p : new XYPlot[] {mp, tp}) {
-            shadeStates(p, a.timeline.modelSegments(), false);
+            shadeStates(p, a.timeline.modelSegments());
             styleSub(p);
         }
         JFreeChart c = new JFreeChart(String.format(Locale.ROOT, "%s: per-step imbalance and step-to-step change", traceName(a)),
@@ -188,6 +186,23 @@ public final class AnalysisReport {
             }
         }
         return 0;
+    }
+
+    /** A log axis with ticks at powers of ten, labelled as plain numbers, and unlabelled minor ticks. */
+    private static LogAxis logAxis(String label, double smallest) {
+        LogAxis y = new LogAxis(label);
+        y.setSmallestValue(smallest);
+        // tick units of a LogAxis are exponents: whole decades only
+        java.text.DecimalFormat f = new java.text.DecimalFormat("0.########", java.text.DecimalFormatSymbols.getInstance(Locale.ROOT));
+        org.jfree.chart.axis.TickUnits units = new org.jfree.chart.axis.TickUnits();
+        units.add(new org.jfree.chart.axis.NumberTickUnit(1, f));
+        units.add(new org.jfree.chart.axis.NumberTickUnit(2, f));
+        units.add(new org.jfree.chart.axis.NumberTickUnit(5, f));
+        y.setStandardTickUnits(units);
+        y.setNumberFormatOverride(f);
+        y.setMinorTickCount(9);
+        y.setMinorTickMarksVisible(true);
+        return y;
     }
 
     private static NumberAxis stepAxis() {
@@ -241,16 +256,10 @@ public final class AnalysisReport {
         return r;
     }
 
-    private static void shadeStates(XYPlot plot, List<Segment> segs, boolean label) {
+    private static void shadeStates(XYPlot plot, List<Segment> segs) {
         for (Segment g : segs) {
             if (g.state() == LoadState.TRANSIENT) {
                 IntervalMarker m = new IntervalMarker(g.start(), g.end() - 1, TRANSIENT_SHADE);
-                if (label) {
-                    m.setLabel("transient");
-                    m.setLabelFont(new Font(Font.SANS_SERIF, Font.ITALIC, 12));
-                    m.setLabelAnchor(RectangleAnchor.TOP_LEFT);
-                    m.setLabelTextAnchor(TextAnchor.TOP_LEFT);
-                }
                 plot.addDomainMarker(m, Layer.BACKGROUND);
             }
         }
@@ -349,7 +358,8 @@ public final class AnalysisReport {
             sb.append(' ').append(stepOrNever(e.getValue().modelTransitionStep())).append(" |\n");
         }
         sb.append("\n## Fluctuation (load proportions, means over the steps of each state)\n\n");
-        sb.append("Variance and range are per expert over a sliding window, averaged over the layer's experts; "
+        sb.append("Variance and range are per expert over a sliding window, averaged over the layer's experts, "
+                + "counted for a state only when the whole window lies in it (– : no such window); "
                 + "pp = percentage points of load proportion. Imbalance, CV, entropy and TV are per step.\n\n");
         sb.append("| MoE layer | window | variance transient (pp²) | variance stable (pp²) | ratio | range transient (pp) | range stable (pp) |\n");
         sb.append("|---|---|---|---|---|---|---|\n");

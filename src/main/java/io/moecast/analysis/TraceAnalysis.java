@@ -23,7 +23,8 @@ import java.util.TreeMap;
  *       with windows 10% and 20% smaller and larger (how much the answer moves with the window), and
  *       each expert's mean share;</li>
  *   <li>fluctuation metrics ({@link FluctuationMetrics}) over the requested windows, summarised per
- *       layer and per expert, in each state, plus downsampled series for the charts.</li>
+ *       layer and per expert, in each state (a windowed value counts for a state only when its whole
+ *       window lies in that state), plus downsampled series for the charts.</li>
  * </ol>
  */
 public final class TraceAnalysis {
@@ -277,17 +278,22 @@ public final class TraceAnalysis {
                 nr.observeProportions(fm.proportions());
                 double[] prop = fm.proportions();
                 for (int l = 0; l < layers; l++) {
-                    LoadState st = stateAt(timeline.segments(l), cursor, l, s);
+                    Segment seg = segmentAt(timeline.segments(l), cursor, l, s);
+                    LoadState st = seg.state();
                     LayerResult lr = res[l];
                     for (int wi = 0; wi < nw; wi++) {
                         double v = fm.layerVariance(wi, l);
                         double rg = fm.layerRange(wi, l);
-                        lr.variance[wi].add(st, v);
-                        lr.range[wi].add(st, rg);
-                        lr.maxRange[wi].add(st, fm.layerMaxRange(wi, l));
                         lr.varianceSeries[wi].add(s, v);
                         lr.rangeSeries[wi].add(s, rg);
-                        if (fm.ready(wi)) {
+                        // a windowed value counts for a state only when its whole window lies in that state
+                        boolean inside = s - opt.windows()[wi] + 1 >= seg.start();
+                        if (inside) {
+                            lr.variance[wi].add(st, v);
+                            lr.range[wi].add(st, rg);
+                            lr.maxRange[wi].add(st, fm.layerMaxRange(wi, l));
+                        }
+                        if (inside && fm.ready(wi)) {
                             for (int e = 0; e < experts; e++) {
                                 lr.expertVariance[wi][e].add(st, fm.variance(wi, l, e));
                                 lr.expertRange[wi][e].add(st, fm.range(wi, l, e));
@@ -339,13 +345,13 @@ public final class TraceAnalysis {
         return new TraceAnalysis(path, meta, opt, layers, experts, steps, firstStep, timeline, sens, res, chartLayers, meanSlots);
     }
 
-    private static LoadState stateAt(List<Segment> segs, int[] cursor, int l, long step) {
+    private static Segment segmentAt(List<Segment> segs, int[] cursor, int l, long step) {
         int c = cursor[l];
         while (c < segs.size() - 1 && segs.get(c).end() <= step) {
             c++;
         }
         cursor[l] = c;
-        return segs.get(c).state();
+        return segs.get(c);
     }
 
     static int[] chartLayers(int layers) {
