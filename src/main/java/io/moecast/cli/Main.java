@@ -20,6 +20,8 @@ import java.io.UncheckedIOException;
         subcommands = {
                 TraceCommand.class,
                 EvaluateCommand.class,
+                AnalyzeCommand.class,
+                SimulateCommand.class,
                 CommandLine.HelpCommand.class
         })
 public final class Main implements Runnable {

@@ -43,12 +43,22 @@ public final class Charts {
         Plot plot = chart.getPlot();
         plot.setBackgroundPaint(Color.WHITE);
         if (plot instanceof XYPlot xy) {
-            styleXY(xy);
-            // combined plots (stacked panels sharing an axis) keep their axes on the sub-plots
-            if (xy instanceof org.jfree.chart.plot.CombinedDomainXYPlot c) {
-                for (XYPlot sub : c.getSubplots()) {
-                    sub.setBackgroundPaint(Color.WHITE);
-                    styleXY(sub);
+            xy.setDomainGridlinePaint(new Color(0xDDDDDD));
+            xy.setRangeGridlinePaint(new Color(0xDDDDDD));
+            xy.setDomainGridlineStroke(new BasicStroke(0.6f));
+            xy.setRangeGridlineStroke(new BasicStroke(0.6f));
+            Font f = new Font(Font.SANS_SERIF, Font.PLAIN, 12);
+            // a combined plot (CombinedDomainXYPlot) has no range axis of its own: its subplots do
+            for (int i = 0; i < xy.getDomainAxisCount(); i++) {
+                if (xy.getDomainAxis(i) != null) {
+                    xy.getDomainAxis(i).setLabelFont(f.deriveFont(Font.BOLD));
+                    xy.getDomainAxis(i).setTickLabelFont(f);
+                }
+            }
+            for (int i = 0; i < xy.getRangeAxisCount(); i++) {
+                if (xy.getRangeAxis(i) != null) {
+                    xy.getRangeAxis(i).setLabelFont(f.deriveFont(Font.BOLD));
+                    xy.getRangeAxis(i).setTickLabelFont(f);
                 }
             }
         } else if (plot instanceof CategoryPlot cp) {
@@ -58,20 +68,6 @@ public final class Charts {
             cp.getRangeAxis().setLabelFont(f.deriveFont(Font.BOLD));
             cp.getDomainAxis().setTickLabelFont(f);
             cp.getRangeAxis().setTickLabelFont(f);
-        }
-    }
-
-    private static void styleXY(XYPlot xy) {
-        xy.setDomainGridlinePaint(new Color(0xDDDDDD));
-        xy.setRangeGridlinePaint(new Color(0xDDDDDD));
-        xy.setDomainGridlineStroke(new BasicStroke(0.6f));
-        xy.setRangeGridlineStroke(new BasicStroke(0.6f));
-        Font f = new Font(Font.SANS_SERIF, Font.PLAIN, 12);
-        for (org.jfree.chart.axis.ValueAxis a : new org.jfree.chart.axis.ValueAxis[] {xy.getDomainAxis(), xy.getRangeAxis()}) {
-            if (a != null) {
-                a.setLabelFont(f.deriveFont(Font.BOLD));
-                a.setTickLabelFont(f);
-            }
         }
     }
 }
