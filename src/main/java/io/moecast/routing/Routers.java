@@ -1,5 +1,8 @@
 package io.moecast.routing;
 
+import io.moecast.UserError;
+
+import java.lang.reflect.InvocationTargetException;
 import java.util.Locale;
 
 /**
@@ -18,7 +21,27 @@ public final class Routers {
         return switch (n) {
             case "scalar" -> new ScalarRouter();
             case "auto" -> new ScalarRouter();
+            case "cuda" -> cuda();
             default -> throw new IllegalArgumentException("unknown router '" + name + "' (use scalar, vector, cuda or auto)");
         };
+    }
+
+    /**
+     * The CUDA router, loaded reflectively so JCuda links only here. Without a usable GPU (no driver, no
+     * device, no kernels in the jar) it throws a {@link UserError} with a one-line reason, so a command
+     * run with {@code --impl cuda} exits 2 with that line.
+     */
+    private static Router cuda() {
+        try {
+            return (Router) Class.forName("io.moecast.routing.cuda.CudaRouter").getMethod("create").invoke(null);
+        } catch (InvocationTargetException e) {
+            Throwable c = e.getCause() == null ? e : e.getCause();
+            if (c instanceof UserError u) {
+                throw u;
+            }
+            throw new UserError("the cuda router is unavailable: " + c.getClass().getSimpleName() + ": " + c.getMessage(), c);
+        } catch (ReflectiveOperationException | LinkageError e) {
+            throw new UserError("the cuda router is unavailable: " + e.getClass().getSimpleName() + ": " + e.getMessage(), e);
+        }
     }
 }
