@@ -558,3 +558,14 @@ extern "C" __global__ void moecast_gate_f32(const float* __restrict__ x, const f
         logits[idx] = acc;
     }
 }
+
+// Keeps the stream busy for `ns` nanoseconds (one thread), so that the host can queue a run of timed
+// launches before the GPU reaches them: the CUDA events then time back-to-back kernels, not launch gaps.
+extern "C" __global__ void moecast_spin(long long ns) {
+    unsigned long long t0, t;
+    asm volatile("mov.u64 %0, %%globaltimer;" : "=l"(t0));
+    do {
+        __nanosleep(1000);
+        asm volatile("mov.u64 %0, %%globaltimer;" : "=l"(t));
+    } while ((long long)(t - t0) < ns);
+}

@@ -361,6 +361,12 @@ public final class CudaRouter implements Router, AutoCloseable {
         cuLaunchKernel(dev.function(kernel), blocks, 1, 1, threads, 1, 1, 0, stream(), params, null);
     }
 
+    /** Queues a one-thread kernel that keeps {@link #stream()} busy for {@code ns} nanoseconds. */
+    void spin(long ns) {
+        dev.makeCurrent();
+        cuLaunchKernel(dev.function("moecast_spin"), 1, 1, 1, 1, 1, 1, 0, stream(), Pointer.to(Pointer.to(new long[] {ns})), null);
+    }
+
     void gate(long x, long w, long tokens, int d, int E, long logits, CUstream s) {
         int threads = 256;
         long n = tokens * E;

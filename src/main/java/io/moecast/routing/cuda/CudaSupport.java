@@ -66,22 +66,31 @@ public final class CudaSupport {
         return b == null ? a : a + "; " + b;
     }
 
-    /** The most telling line of a failure: the deepest cause, shortened to one line. */
+    /** The most telling line of a failure: a known cause in words, else the deepest cause, one line. */
     static String describe(Throwable t) {
+        StringBuilder all = new StringBuilder();
         Throwable root = t;
-        while ((root instanceof ExceptionInInitializerError || root instanceof InvocationTargetException
-                || root.getMessage() == null || root.getMessage().startsWith("Error while loading native library"))
-                && root.getCause() != null && root.getCause() != root) {
-            root = root.getCause();
+        for (Throwable c = t; c != null; c = c.getCause() == c ? null : c.getCause()) {
+            all.append(c).append('\n');
+            root = c;
+            if (c.getCause() == null) {
+                break;
+            }
         }
-        String msg = oneLine(root);
-        if (msg.contains("libcuda.so")) {
-            return "the NVIDIA driver library libcuda.so.1 is not installed (" + msg + ")";
+        String text = all.toString();
+        if (text.contains("libcuda.so")) {
+            return "the NVIDIA driver library libcuda.so.1 is not installed (JCuda's libJCudaDriver could not load it)";
         }
-        if (msg.contains("CUDA_ERROR_NO_DEVICE")) {
+        if (text.contains("CUDA_ERROR_NO_DEVICE")) {
             return "the CUDA driver reports no device (CUDA_ERROR_NO_DEVICE)";
         }
-        return msg;
+        if (text.contains("CUDA_ERROR_UNSUPPORTED_PTX_VERSION") || text.contains("CUDA_ERROR_NO_BINARY_FOR_GPU")) {
+            return "the kernels in this jar do not run on this GPU/driver (" + oneLine(root) + "); rebuild them with this machine's nvcc";
+        }
+        if (root instanceof UnsatisfiedLinkError) {
+            return "JCuda's native library could not be loaded (" + oneLine(root) + ")";
+        }
+        return oneLine(root);
     }
 
     static String oneLine(Throwable t) {
