@@ -1,7 +1,5 @@
 package io.moecast.routing.cuda;
 
-import java.lang.reflect.InvocationTargetException;
-
 /**
  * Whether the CUDA router can run here, probed once per JVM: the jar must carry compiled kernels, JCuda
  * must be on the class path, its native library must load (it needs {@code libcuda.so.1}, the NVIDIA
