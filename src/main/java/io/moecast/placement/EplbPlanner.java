@@ -19,9 +19,9 @@ package io.moecast.placement;
  * n/m = 1 item i goes to pack i, as in the reference.
  *
  * <p>Differences from the Python reference: loads are compared in double precision (the reference
- * casts to float32, so loads equal in float32 but not in double can order differently), and sorting
- * is by (weight desc, index asc) where the reference's {@code torch.sort} leaves the order of equal
- * weights unspecified. Like the reference, a GPU may receive two replicas of one expert.
+ * casts to float32, so loads equal in float32 but not in double can order differently; the sort treats
+ * loads within about 1e-13 relative as equal, see {@link IndexSort}), and sorting is by (weight desc,
+ * index asc) where the reference's {@code torch.sort} leaves the order of equal weights unspecified. Like the reference, a GPU may receive two replicas of one expert.
  *
  * <p>Cost per layer: O(E log E + R log E + P log P + P log G); no allocation after construction.
  */
@@ -55,9 +55,12 @@ public final class EplbPlanner implements Planner {
     private final int[] heap;
     private final double[] key;
     private final int[] sortIdx;
-    private final int[] packHeap;
+    private final long[] sortWork;
+    private final long[] sortTmp;
+    private final int[] radixCount = new int[256];
     private final double[] packWeight;
     private final int[] packCount;
+    private final long[] packTree;
 
     public EplbPlanner(PlacementShape shape) {
         this.shape = shape;
@@ -88,10 +91,12 @@ public final class EplbPlanner implements Planner {
         heap = new int[ePerNode];
         key = new double[ePerNode];
         sortIdx = new int[Math.max(groups, pPerNode)];
+        sortWork = new long[Math.max(groups, pPerNode)];
+        sortTmp = new long[Math.max(groups, pPerNode)];
         int maxPacks = Math.max(nodes, gpusPerNode);
-        packHeap = new int[maxPacks];
         packWeight = new double[maxPacks];
         packCount = new int[maxPacks];
+        packTree = new long[4 * maxPacks + 4];
     }
 
     @Override
@@ -120,11 +125,12 @@ public final class EplbPlanner implements Planner {
             groupLoad[g] = s;
         }
         balancedPacking(groupLoad, groups, nodes, groupPack, groupRank);
-        for (int e = 0; e < E; e++) {
-            int g = e / groupSize;
-            int m = (groupPack[g] * groupsPerNode + groupRank[g]) * groupSize + e % groupSize;
-            log2mlog[e] = m;
-            mlog2log[m] = e;
+        for (int g = 0, e = 0; g < groups; g++) {
+            int base = (groupPack[g] * groupsPerNode + groupRank[g]) * groupSize;
+            for (int i = 0; i < groupSize; i++, e++) {
+                log2mlog[e] = base + i;
+                mlog2log[base + i] = e;
+            }
         }
         int pb = layer * P;
         int eb = layer * E;
@@ -203,7 +209,10 @@ public final class EplbPlanner implements Planner {
 
     /**
      * EPLB's {@code balanced_packing}: n items into m packs of exactly n/m items. Writes each item's
-     * pack and its rank (arrival order) in the pack.
+     * pack and its rank (arrival order) in the pack. The lightest non-full pack is the root of a
+     * tournament tree of packed longs (the pack's weight bits with its index in the lowest
+     * ceil(log2 m) mantissa bits, so equal weights go to the lower pack; full packs are
+     * {@code Long.MAX_VALUE}): O(log m) branch-free work per item.
      */
     void balancedPacking(double[] w, int n, int m, int[] packOut, int[] rankOut) {
         int per = n / m;
@@ -214,52 +223,34 @@ public final class EplbPlanner implements Planner {
             }
             return;
         }
-        IndexSort.descending(w, n, sortIdx);
+        IndexSort.descending(w, n, sortIdx, sortWork, sortTmp, radixCount);
+        int M = Integer.highestOneBit(Math.max(1, m - 1)) << 1; // leaves: power of two >= m (>= 2)
+        int b = Integer.numberOfTrailingZeros(M);
+        long mask = (1L << b) - 1;
+        long[] tree = packTree;
+        for (int p = 0; p < M; p++) {
+            tree[M + p] = p < m ? p : Long.MAX_VALUE; // weight 0
+        }
+        for (int i = M - 1; i >= 1; i--) {
+            tree[i] = Math.min(tree[2 * i], tree[2 * i + 1]);
+        }
         for (int p = 0; p < m; p++) {
-            packHeap[p] = p;
             packWeight[p] = 0;
             packCount[p] = 0;
         }
-        int size = m; // already a heap: equal weights, ascending index
         for (int k = 0; k < n; k++) {
             int item = sortIdx[k];
-            int p = packHeap[0];
+            int p = (int) (tree[1] & mask);
             packOut[item] = p;
             rankOut[item] = packCount[p];
-            packWeight[p] += w[item];
-            packCount[p]++;
-            if (packCount[p] == per) {
-                packHeap[0] = packHeap[--size];
+            double nw = packWeight[p] + w[item];
+            packWeight[p] = nw;
+            int i = M + p;
+            tree[i] = ++packCount[p] == per ? Long.MAX_VALUE : (Double.doubleToRawLongBits(nw + 0.0) & ~mask) | p;
+            while (i > 1) {
+                i >>= 1;
+                tree[i] = Math.min(tree[2 * i], tree[2 * i + 1]);
             }
-            siftDownMin(0, size);
         }
-    }
-
-    private boolean lighter(int a, int b) {
-        double wa = packWeight[a];
-        double wb = packWeight[b];
-        return wa < wb || (wa == wb && a < b);
-    }
-
-    private void siftDownMin(int i, int n) {
-        if (n == 0) {
-            return;
-        }
-        int v = packHeap[i];
-        while (true) {
-            int c = 2 * i + 1;
-            if (c >= n) {
-                break;
-            }
-            if (c + 1 < n && lighter(packHeap[c + 1], packHeap[c])) {
-                c++;
-            }
-            if (!lighter(packHeap[c], v)) {
-                break;
-            }
-            packHeap[i] = packHeap[c];
-            i = c;
-        }
-        packHeap[i] = v;
     }
 }
