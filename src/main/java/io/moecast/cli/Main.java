@@ -19,6 +19,7 @@ import java.io.UncheckedIOException;
                 + "forecasts, placement and step-time budgets.",
         subcommands = {
                 TraceCommand.class,
+                PlaceCommand.class,
                 CommandLine.HelpCommand.class
         })
 public final class Main implements Runnable {

@@ -19,7 +19,7 @@ package io.moecast.placement;
  * Moves are counted as {@link PlacementMetrics#moves}. No allocation after construction.
  */
 public final class MigrationAwarePlanner implements Planner {
-    public static final double DEFAULT_THRESHOLD = 0.02;
+    public static final double DEFAULT_THRESHOLD = 0.005;
 
     private final PlacementShape shape;
     private final EplbPlanner eplb;
