@@ -20,6 +20,7 @@ import java.io.UncheckedIOException;
         subcommands = {
                 TraceCommand.class,
                 PlaceCommand.class,
+                BudgetCommand.class,
                 CommandLine.HelpCommand.class
         })
 public final class Main implements Runnable {
