@@ -130,6 +130,17 @@ public final class ScalarRouter implements Router {
         }
     }
 
+    /**
+     * Routes one row {@code logits[from .. from+E)} exactly as {@link #route(float[], int, RoutingSpec,
+     * RoutingOutput)} does: ids and weights into {@code [off, off+k)} of the given arrays, {@code counts}
+     * incremented. Fast implementations hand their rare rows (±∞, NaN) to it.
+     */
+    public void routeOne(float[] logits, int from, RoutingSpec spec, int[] ids, float[] weights, int off, long[] counts) {
+        ensure(spec.experts(), spec.k());
+        System.arraycopy(logits, from, row, 0, spec.experts());
+        routeRow(row, spec, ids, weights, off, counts);
+    }
+
     /** Routes one row {@code x[0..E)}: ids and weights into {@code [off, off+k)}, counts incremented. */
     void routeRow(float[] x, RoutingSpec spec, int[] ids, float[] weights, int off, long[] counts) {
         int E = spec.experts();
