@@ -1,6 +1,5 @@
 package io.moecast.routing.panama;
 
-import jdk.incubator.vector.DoubleVector;
 import jdk.incubator.vector.FloatVector;
 import jdk.incubator.vector.IntVector;
 import jdk.incubator.vector.VectorMask;
@@ -21,8 +20,6 @@ import jdk.incubator.vector.VectorSpecies;
 final class VectorMath {
     static final VectorSpecies<Float> F = FloatVector.SPECIES_PREFERRED;
     static final VectorSpecies<Integer> I = IntVector.SPECIES_PREFERRED;
-    /** Doubles in the same vector size as {@link #F}: half as many lanes. */
-    static final VectorSpecies<Double> D = DoubleVector.SPECIES_PREFERRED;
     static final int L = F.length();
 
     /** A lane that can never be selected again (already taken, or padding past E). */
@@ -84,16 +81,6 @@ final class VectorMath {
                 .fma(u, b.fma(0x1.555e66p-3f, 0x1.fffdb6p-2f))
                 .fma(u, b.mul(0x1.ffffecp-1f));
         return j.fma(k, k).blend(0f, live.not());
-    }
-
-    /** Sum of the lanes of a float vector, added in double. */
-    static double sumToDouble(FloatVector v) {
-        if (D.length() * 2 != L) {
-            return v.reduceLanes(VectorOperators.ADD);
-        }
-        DoubleVector lo = (DoubleVector) v.convertShape(VectorOperators.F2D, D, 0);
-        DoubleVector hi = (DoubleVector) v.convertShape(VectorOperators.F2D, D, 1);
-        return lo.add(hi).reduceLanes(VectorOperators.ADD);
     }
 
     private static final double LOG2E = 0x1.71547652b82fep0;
