@@ -6,6 +6,7 @@ import io.moecast.routing.RoutingSpec;
 import io.moecast.routing.Routers;
 import io.moecast.routing.ScalarRouter;
 import io.moecast.routing.ScoringMode;
+import io.moecast.routing.SyntheticLogits;
 
 import java.util.SplittableRandom;
 
@@ -16,18 +17,11 @@ public final class BenchData {
 
     /** Router logits: N(0, 1) per element, fixed seed (what a trained router's logits roughly look like). */
     public static float[] logits(int tokens, int experts, long seed) {
-        float[] a = new float[Math.multiplyExact(tokens, experts)];
-        SplittableRandom r = new SplittableRandom(seed);
-        for (int i = 0; i < a.length; i++) {
-            a[i] = (float) gaussian(r);
-        }
-        return a;
+        return SyntheticLogits.gaussian(tokens, experts, seed);
     }
 
     static double gaussian(SplittableRandom r) {
-        double u = r.nextDouble();
-        double v = r.nextDouble();
-        return Math.sqrt(-2 * Math.log1p(-u)) * Math.cos(2 * Math.PI * v);
+        return SyntheticLogits.next(r);
     }
 
     /** {@code vector-1t}, {@code vector-2t}, {@code scalar-1t}: implementation name and threads. */

@@ -239,7 +239,10 @@ public final class BenchCommand implements Runnable {
                 "-wi", "" + it[0], "-w", it[1] + "s", "-i", "" + it[2], "-r", it[3] + "s", "-f", "" + it[4],
                 "-tu", "us", "-foe", "true", "-rf", "json", "-rff", json.toString(),
                 "-jvmArgsAppend", String.join(" ", Build.jvmFlags()) + " -Dai.djl.offline=true -Xmx6g"));
-        if (!size.equals("full")) {
+        if (size.equals("quick")) {
+            cmd.addAll(List.of("-p", "tokens=1048576", "-p", "experts=64", "-p", "k=2,8",
+                    "-p", "mode=topk-softmax,softmax-topk", "-p", "impl=torch-1t"));
+        } else if (!size.equals("full")) {
             cmd.addAll(List.of("-p", "tokens=1048576", "-p", "experts=64", "-p", "k=1,2,8",
                     "-p", "mode=topk-softmax,softmax-topk", "-p", "impl=torch-1t,torch-2t"));
         }

@@ -8,21 +8,19 @@ import io.moecast.routing.Routers;
 import io.moecast.routing.RoutingOutput;
 import io.moecast.routing.RoutingSpec;
 import io.moecast.routing.ScoringMode;
+import io.moecast.routing.SyntheticLogits;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
 
 import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
-import java.lang.foreign.ValueLayout;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Locale;
 import java.util.Map;
-import java.util.SplittableRandom;
-import java.util.stream.IntStream;
 
 /**
  * {@code moecast route}: routes one synthetic batch of router logits (N(0,1), fixed seed) and prints the
@@ -121,7 +119,7 @@ public final class RouteCommand implements Runnable {
             double[] ms = new double[runs];
             if (offHeap) {
                 MemorySegment logits = arena.allocate(bytes, 64);
-                fill(logits, p, tokens, experts, seed);
+                SyntheticLogits.fill(logits, p, elements, seed);
                 MemorySegment ids = arena.allocate(tokens * k * 4, 64);
                 MemorySegment w = arena.allocate(tokens * k * 4, 64);
                 counts = new long[experts];
@@ -141,7 +139,7 @@ public final class RouteCommand implements Runnable {
                 }
             } else {
                 float[] logits = new float[(int) elements];
-                fill(logits, tokens, experts, seed);
+                SyntheticLogits.fill(logits, seed);
                 RoutingOutput out = new RoutingOutput();
                 int slice = (int) Math.min(tokens, 8192);
                 long end = System.nanoTime() + JIT_WARMUP_NS;
@@ -204,43 +202,6 @@ public final class RouteCommand implements Runnable {
             throw UserError.option("--k", "must be at most --topk-groups x experts per group (" + keep * (experts / g) + "), got " + k);
         }
         return RoutingSpec.grouped(experts, k, g, keep, null);
-    }
-
-    /** N(0,1) logits, generated in parallel chunks (deterministic for a seed). */
-    static void fill(float[] a, long tokens, int experts, long seed) {
-        int chunk = 1 << 16;
-        int chunks = (int) ((a.length + (long) chunk - 1) / chunk);
-        IntStream.range(0, chunks).parallel().forEach(c -> {
-            SplittableRandom r = new SplittableRandom(seed * 0x9E3779B97F4A7C15L + c);
-            int end = (int) Math.min(a.length, (long) (c + 1) * chunk);
-            for (int i = c * chunk; i < end; i++) {
-                a[i] = gaussian(r);
-            }
-        });
-    }
-
-    static void fill(MemorySegment seg, Precision p, long tokens, int experts, long seed) {
-        long n = tokens * experts;
-        long chunk = 1 << 16;
-        int chunks = (int) ((n + chunk - 1) / chunk);
-        IntStream.range(0, chunks).parallel().forEach(c -> {
-            SplittableRandom r = new SplittableRandom(seed * 0x9E3779B97F4A7C15L + c);
-            long end = Math.min(n, (c + 1) * chunk);
-            for (long i = c * chunk; i < end; i++) {
-                float v = gaussian(r);
-                if (p == Precision.F32) {
-                    seg.setAtIndex(ValueLayout.JAVA_FLOAT_UNALIGNED, i, v);
-                } else {
-                    seg.setAtIndex(ValueLayout.JAVA_SHORT_UNALIGNED, i, Precision.floatToBf16(v));
-                }
-            }
-        });
-    }
-
-    private static float gaussian(SplittableRandom r) {
-        double u = r.nextDouble();
-        double v = r.nextDouble();
-        return (float) (Math.sqrt(-2 * Math.log1p(-u)) * Math.cos(2 * Math.PI * v));
     }
 
     private Map<String, Object> result(Router router, RoutingSpec spec, Precision p, int nThreads, double[] ms,
