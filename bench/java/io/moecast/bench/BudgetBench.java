@@ -101,7 +101,7 @@ public class BudgetBench {
         PlacementShape shape = PlacementShape.of(layers, experts, redundant, gpus, nodes, groups);
         planner = new EplbPlanner(shape);
         placement = new Placement(shape);
-        r = Routers.create(router);
+        r = Routers.create(router, 1); // one thread: the budget is per host thread
         ScoringMode mode = ScoringMode.parse(scoring);
         spec = mode == ScoringMode.SIGMOID_GROUPED ? RoutingSpec.grouped(experts, topK, groups, topkGroups, null)
                 : RoutingSpec.of(experts, topK, mode);
