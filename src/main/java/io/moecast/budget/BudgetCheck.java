@@ -31,7 +31,7 @@ import java.util.Map;
 public final class BudgetCheck {
     /** How long JMH measures. */
     public enum Effort {
-        QUICK(1, 300, 2, 300), DEFAULT(2, 1000, 3, 1000);
+        QUICK(3, 500, 2, 500), DEFAULT(3, 1000, 3, 1000);
 
         final int warmups;
         final int warmupMs;
