@@ -19,6 +19,10 @@ import java.io.UncheckedIOException;
                 + "forecasts, placement and step-time budgets.",
         subcommands = {
                 TraceCommand.class,
+                RouteCommand.class,
+                BenchCommand.class,
+                PlaceCommand.class,
+                BudgetCommand.class,
                 CommandLine.HelpCommand.class
         })
 public final class Main implements Runnable {
