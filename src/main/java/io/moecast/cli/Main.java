@@ -22,6 +22,10 @@ import java.io.UncheckedIOException;
                 EvaluateCommand.class,
                 AnalyzeCommand.class,
                 SimulateCommand.class,
+                RouteCommand.class,
+                BenchCommand.class,
+                PlaceCommand.class,
+                BudgetCommand.class,
                 CommandLine.HelpCommand.class
         })
 public final class Main implements Runnable {
