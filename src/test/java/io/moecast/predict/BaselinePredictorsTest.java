@@ -187,7 +187,7 @@ class BaselinePredictorsTest {
     }
 
     @ParameterizedTest
-    @ValueSource(strings = {"sw-avg:window=200", "ema:beta=0.99", "last-window-sum:window=200"})
+    @ValueSource(strings = {"sw-avg:window=200", "ema:beta=0.99", "last-window-sum:window=200", "auto", "arima"})
     void upperBoundsCoverAboutTheirConfidenceOnStationaryNoise(String spec) {
         int layers = 2;
         int experts = 8;
