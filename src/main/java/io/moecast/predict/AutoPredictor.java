@@ -16,7 +16,8 @@ import java.util.Locale;
  * bias-corrected start at rates {@link #RATES} (rate 1 is the last value); the same EMAs restarted
  * whenever the layer's state changes (the online transient/stable detector), which in a young state
  * are the mean since the state began, so a stable forecast is free of transient data; and two
- * damped-trend (Holt) smoothers for loads on the move.
+ * damped-trend (Holt) smoothers for loads on the move; and the balanced forecast 1/E (what an auxiliary
+ * load-balancing loss pulls the loads toward).
  *
  * <p><b>Scoring</b>: at a grid of horizons g (1, 2, 5, …, 5000) every candidate's forecast of the mean
  * share over the next g steps is snapshotted every ⌈g/16⌉ steps; when the g steps have happened each
@@ -80,7 +81,7 @@ public final class AutoPredictor extends AbstractPredictor implements Noted {
         super("auto", layers, experts, confidence, true);
         this.nEma = RATES.length;
         this.nRestart = RESTART_RATES.length;
-        this.c = nEma + nRestart + TRENDS.length;
+        this.c = nEma + nRestart + TRENDS.length + 1;
         this.m = ETAS.length;
         this.rate = new double[nEma + nRestart];
         this.label = new String[c];
@@ -95,6 +96,7 @@ public final class AutoPredictor extends AbstractPredictor implements Noted {
         for (int k = 0; k < TRENDS.length; k++) {
             label[nEma + nRestart + k] = String.format(Locale.ROOT, "damped trend a=%s b=%s phi=%s", TRENDS[k][0], TRENDS[k][1], TRENDS[k][2]);
         }
+        label[c - 1] = "balanced (1/E)";
         this.memory = memory;
         this.lv = new double[c * n];
         this.tr = new double[TRENDS.length * n];
@@ -313,7 +315,9 @@ public final class AutoPredictor extends AbstractPredictor implements Noted {
 
     /** Candidate j's forecast of the mean share over the next h steps, all layers, into out[off..]. */
     private void candidateMean(int j, int h, double[] out, int off) {
-        if (j < nEma + nRestart) {
+        if (j == c - 1) {
+            Arrays.fill(out, off, off + n, 1.0 / experts);
+        } else if (j < nEma + nRestart) {
             int o = j * n;
             for (int l = 0; l < layers; l++) {
                 double w = wsum[j * layers + l];
@@ -338,7 +342,9 @@ public final class AutoPredictor extends AbstractPredictor implements Noted {
     /** Candidate j's forecast for step t+k alone, layer l only, into out[off + l*E ..]. */
     private void candidateStep(int j, int k, int l, double[] out, int off) {
         int b = l * experts;
-        if (j < nEma + nRestart) {
+        if (j == c - 1) {
+            Arrays.fill(out, off + b, off + b + experts, 1.0 / experts);
+        } else if (j < nEma + nRestart) {
             double w = wsum[j * layers + l];
             for (int e = 0; e < experts; e++) {
                 out[off + b + e] = w > 0 ? lv[j * n + b + e] / w : share[b + e];

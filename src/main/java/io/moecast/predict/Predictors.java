@@ -49,6 +49,12 @@ public final class Predictors {
                             s.getInt("q", 5, 0, 50), w, s.getInt("refit", 100, 1, Integer.MAX_VALUE),
                             Math.min(w, s.getInt("min", 100, 10, 1_000_000)), conf(s));
                 });
+        register("lstm", "the paper's LSTM: one joint model over all experts of all layers, trained by BPTT on --train "
+                        + "(hidden=64, block=10, chunk=25, epochs=30, horizons=1/10/100/1000/2000)",
+                (s, c) -> LstmPredictor.train(s, c, false));
+        register("lstm-shared", "LSTM with weights shared across expert series (any shape), trained by BPTT on --train "
+                        + "(hidden=32, block=10, chunk=25, epochs=8)",
+                (s, c) -> LstmPredictor.train(s, c, true));
         register("last-window-sum", "vLLM/SGLang EPLB: token counts of the last w steps summed (window=1000)",
                 (s, c) -> new WindowSumPredictor(c.layers(), c.experts(), s.getInt("window", 1000, 1, 10_000_000), conf(s)));
         register("ema", "MindSpeed: m <- beta*m + (1-beta)*counts (beta=0.9)",
