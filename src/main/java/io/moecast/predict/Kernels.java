@@ -27,7 +27,7 @@ final class Kernels {
             DoubleVector p = sv.mul(inv);
             DoubleVector o = DoubleVector.fromArray(D, old, oo + i);
             DoubleVector.fromArray(D, acc, i).add(p).intoArray(acc, i);
-            sv.add(p).sub(o).intoArray(s, i);
+            sv.add(p.sub(o)).intoArray(s, i);
             if (store != null) {
                 p.intoArray(store, so + i);
             }
