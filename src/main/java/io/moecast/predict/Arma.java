@@ -41,21 +41,18 @@ final class Arma {
         }
         int k = p + q;
         if (q == 0) {
-            // plain OLS of y(t) on y(t-1..t-p), t = p..n-1
+            // plain OLS of y(t) on y(t-1..t-p), t = p..n-1 (columns are shifted views of y)
             int rows = len - p;
             if (rows < k + 1) {
                 return false;
             }
             double[] xtx = work.xtx(k);
             double[] xty = work.xty(k);
-            for (int t = p; t < len; t++) {
-                double target = y[off + t];
-                for (int a = 0; a < p; a++) {
-                    double xa = y[off + t - 1 - a];
-                    xty[a] += xa * target;
-                    for (int b = 0; b <= a; b++) {
-                        xtx[a * k + b] += xa * y[off + t - 1 - b];
-                    }
+            for (int a = 0; a < p; a++) {
+                int ca = off + p - 1 - a;
+                xty[a] = Kernels.dot(y, ca, y, off + p, rows);
+                for (int b = 0; b <= a; b++) {
+                    xtx[a * k + b] = Kernels.dot(y, ca, y, off + p - 1 - b, rows);
                 }
             }
             return solve(xtx, xty, k, ar, 0, p, null, 0, work);
@@ -71,45 +68,36 @@ final class Arma {
             mean += y[off + t];
         }
         mean /= len;
+        double[] dm = work.tmp2(len);
+        for (int t = 0; t < len; t++) {
+            dm[t] = y[off + t] - mean;
+        }
         double[] r = work.r(m + 1);
         for (int lag = 0; lag <= m; lag++) {
-            double s = 0;
-            for (int t = lag; t < len; t++) {
-                s += (y[off + t] - mean) * (y[off + t - lag] - mean);
-            }
-            r[lag] = s / len;
+            r[lag] = Kernels.dot(dm, lag, dm, 0, len - lag) / len;
         }
         double[] rho = work.rho(m);
         if (!levinson(r, m, rho, work)) {
             return false;
         }
-        // residuals on the series as given: e(t) = y(t) - sum rho_j y(t-j), t = m..n-1
+        // residuals on the series as given: e(t) = y(t) - sum rho_j y(t-1-j), t = m..n-1
         double[] e = work.e(len);
-        for (int t = m; t < len; t++) {
-            double s = y[off + t];
-            for (int j = 0; j < m; j++) {
-                s -= rho[j] * y[off + t - 1 - j];
-            }
-            e[t] = s;
+        System.arraycopy(y, off + m, e, m, len - m);
+        for (int j = 0; j < m; j++) {
+            Kernels.axpy(-rho[j], y, off + m - 1 - j, e, m, len - m);
         }
-        // step 2: OLS of y(t) on y(t-1..t-p), e(t-1..t-q), t = m+q..n-1
+        // step 2: OLS of y(t) on y(t-1..t-p), e(t-1..t-q), t = m+q..n-1; column a is a shifted view
         double[] xtx = work.xtx(k);
         double[] xty = work.xty(k);
-        double[] x = work.x(k);
-        for (int t = m + q; t < len; t++) {
-            for (int a = 0; a < p; a++) {
-                x[a] = y[off + t - 1 - a];
-            }
-            for (int b = 0; b < q; b++) {
-                x[p + b] = e[t - 1 - b];
-            }
-            double target = y[off + t];
-            for (int a = 0; a < k; a++) {
-                double xa = x[a];
-                xty[a] += xa * target;
-                for (int b = 0; b <= a; b++) {
-                    xtx[a * k + b] += xa * x[b];
-                }
+        int t0 = m + q;
+        for (int a = 0; a < k; a++) {
+            double[] ca = a < p ? y : e;
+            int oa = a < p ? off + t0 - 1 - a : t0 - 1 - (a - p);
+            xty[a] = Kernels.dot(ca, oa, y, off + t0, rows);
+            for (int b = 0; b <= a; b++) {
+                double[] cb = b < p ? y : e;
+                int ob = b < p ? off + t0 - 1 - b : t0 - 1 - (b - p);
+                xtx[a * k + b] = Kernels.dot(ca, oa, cb, ob, rows);
             }
         }
         return solve(xtx, xty, k, ar, 0, p, ma, p, work);
@@ -258,6 +246,7 @@ final class Arma {
         private double[] rho = new double[0];
         private double[] e = new double[0];
         private double[] tmp = new double[0];
+        private double[] tmp2 = new double[0];
         private double[] chol = new double[0];
 
         double[] xtx(int k) {
@@ -310,6 +299,13 @@ final class Arma {
                 tmp = new double[k];
             }
             return tmp;
+        }
+
+        double[] tmp2(int k) {
+            if (tmp2.length < k) {
+                tmp2 = new double[k];
+            }
+            return tmp2;
         }
 
         double[] chol(int k) {

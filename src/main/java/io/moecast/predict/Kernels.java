@@ -65,4 +65,32 @@ final class Kernels {
             }
         }
     }
+
+    /** Σ a[ao+i]·b[bo+i], i < len. */
+    static double dot(double[] a, int ao, double[] b, int bo, int len) {
+        int i = 0;
+        int ub = D.loopBound(len);
+        DoubleVector acc = DoubleVector.zero(D);
+        for (; i < ub; i += D.length()) {
+            acc = DoubleVector.fromArray(D, a, ao + i).fma(DoubleVector.fromArray(D, b, bo + i), acc);
+        }
+        double s = acc.reduceLanes(jdk.incubator.vector.VectorOperators.ADD);
+        for (; i < len; i++) {
+            s += a[ao + i] * b[bo + i];
+        }
+        return s;
+    }
+
+    /** dst[do+i] += k·src[so+i], i < len. */
+    static void axpy(double k, double[] src, int so, double[] dst, int dof, int len) {
+        int i = 0;
+        int ub = D.loopBound(len);
+        DoubleVector kv = DoubleVector.broadcast(D, k);
+        for (; i < ub; i += D.length()) {
+            DoubleVector.fromArray(D, src, so + i).fma(kv, DoubleVector.fromArray(D, dst, dof + i)).intoArray(dst, dof + i);
+        }
+        for (; i < len; i++) {
+            dst[dof + i] += k * src[so + i];
+        }
+    }
 }

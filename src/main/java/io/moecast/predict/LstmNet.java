@@ -55,6 +55,23 @@ final class LstmNet {
         }
     }
 
+    private float[] sz = new float[0];
+    private float[] sg = new float[0];
+
+    private float[] scratchZ(int batch) {
+        if (sz.length < batch * zlen) {
+            sz = new float[batch * zlen];
+        }
+        return sz;
+    }
+
+    private float[] scratchG(int batch) {
+        if (sg.length < batch * 4 * hid) {
+            sg = new float[batch * 4 * hid];
+        }
+        return sg;
+    }
+
     int parameters() {
         return w.length + b.length + v.length + d.length;
     }
@@ -92,8 +109,8 @@ final class LstmNet {
 
     /** One step for B rows: x[bi*I..], h/c in place (B×H); gates/cell caches optional (may be null). */
     void step(int batch, float[] x, int xo, float[] h, float[] c, float[] zc, float[] gc, float[] cc, float[] tc) {
-        float[] z = zc != null ? zc : new float[batch * zlen];
-        float[] gts = gc != null ? gc : new float[batch * 4 * hid];
+        float[] z = zc != null ? zc : scratchZ(batch);
+        float[] gts = gc != null ? gc : scratchG(batch);
         for (int r = 0; r < batch; r++) {
             System.arraycopy(x, xo + r * in, z, r * zlen, in);
             System.arraycopy(h, r * hid, z, r * zlen + in, hid);
@@ -104,24 +121,77 @@ final class LstmNet {
             for (int j = 0; j < 4 * hid; j++) {
                 gts[go + j] = dot(w, j * zlen, z, zo, zlen) + b[j];
             }
-            for (int j = 0; j < hid; j++) {
-                float ig = sigmoid(gts[go + j]);
-                float fg = sigmoid(gts[go + hid + j]);
-                float gg = (float) Math.tanh(gts[go + 2 * hid + j]);
-                float og = sigmoid(gts[go + 3 * hid + j]);
-                gts[go + j] = ig;
-                gts[go + hid + j] = fg;
-                gts[go + 2 * hid + j] = gg;
-                gts[go + 3 * hid + j] = og;
-                float cn = fg * c[r * hid + j] + ig * gg;
-                c[r * hid + j] = cn;
-                float th = (float) Math.tanh(cn);
-                if (cc != null) {
-                    cc[r * hid + j] = cn;
-                    tc[r * hid + j] = th;
-                }
-                h[r * hid + j] = og * th;
+            cell(gts, go, c, h, r * hid, cc, tc);
+        }
+    }
+
+    /** pre[r*4H + j] = W[j, I..I+H)·h[r] + b[j]: the recurrent half of the gates, fixed while h is. */
+    void recurrent(int batch, float[] h, float[] pre) {
+        for (int r = 0; r < batch; r++) {
+            for (int j = 0; j < 4 * hid; j++) {
+                pre[r * 4 * hid + j] = dot(w, j * zlen + in, h, r * hid, hid) + b[j];
             }
+        }
+    }
+
+    /**
+     * One inference step from precomputed recurrent gates ({@link #recurrent}): gates = pre + W[·, 0..I)·x;
+     * updates c and writes h (scratch g: B×4H).
+     */
+    void stepWithPre(int batch, float[] x, float[] pre, float[] h, float[] c, float[] g) {
+        for (int r = 0; r < batch; r++) {
+            int go = r * 4 * hid;
+            for (int j = 0; j < 4 * hid; j++) {
+                g[go + j] = pre[go + j] + (in == 1 ? w[j * zlen] * x[r] : dot(w, j * zlen, x, r * in, in));
+            }
+            cell(g, go, c, h, r * hid, null, null);
+        }
+    }
+
+    /**
+     * The cell update of one row from raw gates g[go..go+4H): activates them in place (σ, σ, tanh, σ),
+     * c ← σ(f)·c + σ(i)·tanh(g), h = σ(o)·tanh(c) at [ho..ho+H); caches c and tanh(c) when given.
+     * Vector API over the hidden units (EXP and TANH lanewise), scalar tail.
+     */
+    void cell(float[] g, int go, float[] c, float[] h, int ho, float[] cc, float[] tc) {
+        int j = 0;
+        int ub = F.loopBound(hid);
+        FloatVector one = FloatVector.broadcast(F, 1f);
+        for (; j < ub; j += F.length()) {
+            FloatVector ig = one.div(one.add(FloatVector.fromArray(F, g, go + j).neg().lanewise(VectorOperators.EXP)));
+            FloatVector fg = one.div(one.add(FloatVector.fromArray(F, g, go + hid + j).neg().lanewise(VectorOperators.EXP)));
+            FloatVector gg = FloatVector.fromArray(F, g, go + 2 * hid + j).lanewise(VectorOperators.TANH);
+            FloatVector og = one.div(one.add(FloatVector.fromArray(F, g, go + 3 * hid + j).neg().lanewise(VectorOperators.EXP)));
+            ig.intoArray(g, go + j);
+            fg.intoArray(g, go + hid + j);
+            gg.intoArray(g, go + 2 * hid + j);
+            og.intoArray(g, go + 3 * hid + j);
+            FloatVector cn = fg.mul(FloatVector.fromArray(F, c, ho + j)).add(ig.mul(gg));
+            cn.intoArray(c, ho + j);
+            FloatVector th = cn.lanewise(VectorOperators.TANH);
+            if (cc != null) {
+                cn.intoArray(cc, ho + j);
+                th.intoArray(tc, ho + j);
+            }
+            og.mul(th).intoArray(h, ho + j);
+        }
+        for (; j < hid; j++) {
+            float ig = sigmoid(g[go + j]);
+            float fg = sigmoid(g[go + hid + j]);
+            float gg = (float) Math.tanh(g[go + 2 * hid + j]);
+            float og = sigmoid(g[go + 3 * hid + j]);
+            g[go + j] = ig;
+            g[go + hid + j] = fg;
+            g[go + 2 * hid + j] = gg;
+            g[go + 3 * hid + j] = og;
+            float cn = fg * c[ho + j] + ig * gg;
+            c[ho + j] = cn;
+            float th = (float) Math.tanh(cn);
+            if (cc != null) {
+                cc[ho + j] = cn;
+                tc[ho + j] = th;
+            }
+            h[ho + j] = og * th;
         }
     }
 

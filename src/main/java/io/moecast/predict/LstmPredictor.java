@@ -47,12 +47,16 @@ public final class LstmPredictor extends AbstractPredictor implements Noted {
     private final float[] hTmp;
     private final float[] cTmp;
     private final float[] x;
+    private final float[] pre;
+    private final float[] gScratch;
     private final float[] y;
     private final double[] blockSum;
     private final double[] lastBlock;
     private int inBlock;
     private boolean anyBlock;
     private final double[] cumH;
+    private final double[] partialBuf;
+    private final double[] meanBuf;
     private final double trainSeconds;
     private final double trainLoss;
     private final int epochs;
@@ -75,10 +79,15 @@ public final class LstmPredictor extends AbstractPredictor implements Noted {
         this.hTmp = new float[rows * net.hid];
         this.cTmp = new float[rows * net.hid];
         this.x = new float[rows * net.in];
+        this.pre = new float[rows * 4 * net.hid];
+        this.gScratch = new float[rows * 4 * net.hid];
+        net.recurrent(rows, h, pre);
         this.y = new float[rows * net.out];
         this.blockSum = new double[n];
         this.lastBlock = new double[n];
         this.cumH = new double[hs.length * n];
+        this.partialBuf = new double[n];
+        this.meanBuf = new double[n];
         this.trainSeconds = trainSeconds;
         this.trainLoss = trainLoss;
         this.epochs = epochs;
@@ -332,7 +341,8 @@ public final class LstmPredictor extends AbstractPredictor implements Noted {
                 lastBlock[i] = blockSum[i] * inv;
             }
             input(lastBlock);
-            net.step(rows, x, 0, h, c, null, null, null, null);
+            net.stepWithPre(rows, x, pre, h, c, gScratch);
+            net.recurrent(rows, h, pre);
             Arrays.fill(blockSum, 0);
             inBlock = 0;
             anyBlock = true;
@@ -354,15 +364,14 @@ public final class LstmPredictor extends AbstractPredictor implements Noted {
         double[] skipV;
         float[] hs0;
         if (inBlock > 0 || !anyBlock) {
-            double[] partial = new double[n];
+            double[] partial = partialBuf;
             double inv = 1.0 / Math.max(1, inBlock);
             for (int i = 0; i < n; i++) {
                 partial[i] = inBlock > 0 ? blockSum[i] * inv : share[i];
             }
             input(partial);
-            System.arraycopy(h, 0, hTmp, 0, h.length);
             System.arraycopy(c, 0, cTmp, 0, c.length);
-            net.step(rows, x, 0, hTmp, cTmp, null, null, null, null);
+            net.stepWithPre(rows, x, pre, hTmp, cTmp, gScratch);
             hs0 = hTmp;
             skipV = partial;
         } else {
@@ -371,7 +380,7 @@ public final class LstmPredictor extends AbstractPredictor implements Noted {
         }
         net.head(rows, hs0, y, 0);
         int H = hs.length;
-        double[] m = new double[n];
+        double[] m = meanBuf;
         for (int q = 0; q < H; q++) {
             for (int i = 0; i < n; i++) {
                 float yi = shared ? y[i * H + q] : y[q * n + i];
@@ -477,6 +486,7 @@ public final class LstmPredictor extends AbstractPredictor implements Noted {
         inBlock = 0;
         anyBlock = false;
         fresh = false;
+        net.recurrent(rows, h, pre);
     }
 
     static int[] permutation(int k, java.util.Random rnd) {
