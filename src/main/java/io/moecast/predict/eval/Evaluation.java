@@ -135,6 +135,8 @@ public final class Evaluation {
         public final int[] chartExperts;
         public final double[][] chartActual;
         public final double seconds;
+        /** wall time of the walk forward alone (after every predictor was created and trained) */
+        public double walkSeconds;
 
         Result(LoadTrace trace, Config config, boolean hasStates, byte[] states, List<Run> runs, int[][] hw, Run[][] hr,
                int chartLayer, int[] chartExperts, double[][] chartActual, double seconds) {
@@ -271,6 +273,7 @@ public final class Evaluation {
         int[] chartExp = chartExperts;
         int chartL = chartLayer;
         long work = (long) all.size() * steps;
+        long[] walkNanos = new long[1];
         AtomicLong done = new AtomicLong();
         try (Progress progress = Progress.start("evaluate", work)) {
             ExecutorService pool = Executors.newFixedThreadPool(Math.min(cfg.threads(), all.size()), r -> {
@@ -279,29 +282,33 @@ public final class Evaluation {
                 return th;
             });
             try {
+                // phase 1: create (and train) every predictor; phase 2: the walk forward
+                Predictor[] made = new Predictor[all.size()];
                 List<Future<?>> fs = new ArrayList<>();
                 for (int j = 0; j < all.size(); j++) {
                     PredictorSpec spec = all.get(j);
                     Run run = runs.get(j);
+                    int jj = j;
                     fs.add(pool.submit(() -> {
-                        evaluateOne(trace, spec, ctx, cfg, shares, cum, states, run, chartL, chartExp, done, progress);
+                        long s0 = System.nanoTime();
+                        made[jj] = Predictors.create(spec, ctx);
+                        run.setupNanos = System.nanoTime() - s0;
                         return null;
                     }));
                 }
-                for (Future<?> f : fs) {
-                    try {
-                        f.get();
-                    } catch (ExecutionException e) {
-                        Throwable c = e.getCause();
-                        if (c instanceof RuntimeException re) {
-                            throw re;
-                        }
-                        if (c instanceof Error er) {
-                            throw er;
-                        }
-                        throw new IllegalStateException(c);
-                    }
+                join(fs);
+                fs.clear();
+                long w0 = System.nanoTime();
+                for (int j = 0; j < all.size(); j++) {
+                    Predictor p = made[j];
+                    Run run = runs.get(j);
+                    fs.add(pool.submit(() -> {
+                        evaluateOne(trace, p, cfg, shares, cum, states, run, chartL, chartExp, done, progress);
+                        return null;
+                    }));
                 }
+                join(fs);
+                walkNanos[0] = System.nanoTime() - w0;
             } catch (InterruptedException e) {
                 Thread.currentThread().interrupt();
                 throw new IllegalStateException("interrupted", e);
@@ -329,24 +336,42 @@ public final class Evaluation {
                 }
             }
         }
-        return new Result(trace, cfg, hasStates, states, runs, hw, hr, chartLayer, chartExperts, chartActual,
+        Result res = new Result(trace, cfg, hasStates, states, runs, hw, hr, chartLayer, chartExperts, chartActual,
                 (System.nanoTime() - t0) / 1e9);
+        res.walkSeconds = walkNanos[0] / 1e9;
+        return res;
+    }
+
+    private static void join(List<Future<?>> fs) throws InterruptedException {
+        for (Future<?> f : fs) {
+            try {
+                f.get();
+            } catch (ExecutionException e) {
+                Throwable c = e.getCause();
+                if (c instanceof RuntimeException re) {
+                    throw re;
+                }
+                if (c instanceof Error er) {
+                    throw er;
+                }
+                throw new IllegalStateException(c);
+            }
+        }
     }
 
     private static int failSize() {
         throw new IllegalArgumentException("trace too large to evaluate in memory");
     }
 
-    private static void evaluateOne(LoadTrace trace, PredictorSpec spec, PredictorContext ctx, Config cfg,
+    private static void evaluateOne(LoadTrace trace, Predictor p, Config cfg,
                                     double[] shares, double[] cum, byte[] states, Run run, int chartLayer,
                                     int[] chartExperts, AtomicLong done, Progress progress) {
         int steps = trace.steps();
         int layers = trace.layers();
         int experts = trace.experts();
         int n = layers * experts;
-        long s0 = System.nanoTime();
-        Predictor p = Predictors.create(spec, ctx);
-        run.setupNanos = System.nanoTime() - s0;
+        java.lang.management.ThreadMXBean mx = java.lang.management.ManagementFactory.getThreadMXBean();
+        boolean cpu = mx.isCurrentThreadCpuTimeSupported();
         int[] hAll = cfg.horizons();
         int H = hAll.length;
         double[] means = new double[H * n];
@@ -373,9 +398,9 @@ public final class Evaluation {
         }
         for (int t = 0; t < steps; t++) {
             System.arraycopy(counts, t * n, row, 0, n);
-            long a = System.nanoTime();
+            long a = cpu ? mx.getCurrentThreadCpuTime() : System.nanoTime();
             p.observe(trace.firstStep() + t, row);
-            run.observeNanos += System.nanoTime() - a;
+            run.observeNanos += (cpu ? mx.getCurrentThreadCpuTime() : System.nanoTime()) - a;
             run.steps++;
             if ((t & 63) == 63) {
                 progress.set(done.addAndGet(64));
@@ -407,9 +432,9 @@ public final class Evaluation {
                 }
                 valid[nv] = hs;
             }
-            a = System.nanoTime();
+            a = cpu ? mx.getCurrentThreadCpuTime() : System.nanoTime();
             p.forecastHorizons(hs, means, uppers, stepF);
-            run.forecastNanos += System.nanoTime() - a;
+            run.forecastNanos += (cpu ? mx.getCurrentThreadCpuTime() : System.nanoTime()) - a;
             run.forecastCalls++;
             for (int k = 0; k < nv; k++) {
                 int h = hs[k];

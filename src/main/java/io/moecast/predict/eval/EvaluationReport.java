@@ -66,7 +66,8 @@ public final class EvaluationReport {
         sb.append(". Forecast origins: every ").append(c.stride() == 1 ? "step" : c.stride() + " steps")
                 .append(" from step ").append(c.warmup() - 1).append(" on (after ").append(c.warmup())
                 .append(c.warmup() == 1 ? " step" : " steps").append(" observed), each horizon h while t+h is inside the trace.");
-        sb.append(String.format(Locale.ROOT, " Evaluation took %.1f s.%n%n", r.seconds));
+        sb.append(String.format(Locale.ROOT, " The walk forward of all predictors took %.1f s (wall, %d threads; %.1f s with setup and training).%n%n",
+                r.walkSeconds, c.threads(), r.seconds));
         if (r.hasStates) {
             sb.append("States at the forecast origin (online detector, steps ≤ t): ");
             List<String> parts = new ArrayList<>();
@@ -109,7 +110,9 @@ public final class EvaluationReport {
         sb.append("## Mean headroom of the upper bounds over the forecast (percentage points), ").append(mainName).append("\n\n");
         table(sb, r, hs, main, m -> m.headroomPp(), false, false);
 
-        sb.append("## Cost\n\n| predictor | observe (µs/step) | forecast, all horizons (µs/call) | setup (s) | note |\n|---|---:|---:|---:|---|\n");
+        sb.append("## Cost\n\nCPU time of the predictor's own thread: observe per step, and one call forecasting every horizon "
+                + "(means, upper bounds and per-step values); setup = creation and training (wall).\n\n"
+                + "| predictor | observe (µs/step) | forecast, all horizons (µs/call) | setup (s) | note |\n|---|---:|---:|---:|---|\n");
         for (Evaluation.Run run : r.visibleRuns()) {
             sb.append("| ").append(run.spec).append(" | ")
                     .append(f2(run.observeNanos / 1e3 / Math.max(1, run.steps))).append(" | ")
@@ -200,6 +203,8 @@ public final class EvaluationReport {
         cfg.put("hindsight_windows", Evaluation.HINDSIGHT_WINDOWS);
         cfg.put("default_predictor", Predictors.DEFAULT);
         cfg.put("seconds", r.seconds);
+        cfg.put("walk_forward_seconds", r.walkSeconds);
+        cfg.put("threads", r.config.threads());
         doc.put("config", cfg);
         if (r.hasStates) {
             List<Object> st = new ArrayList<>();
@@ -229,6 +234,7 @@ public final class EvaluationReport {
             p.put("name", run.name);
             p.put("default", run.spec.equals(Predictors.DEFAULT));
             Map<String, Object> cost = new LinkedHashMap<>();
+            cost.put("clock", "thread CPU time");
             cost.put("observe_us_per_step", run.observeNanos / 1e3 / Math.max(1, run.steps));
             cost.put("forecast_us_per_call", run.forecastNanos / 1e3 / Math.max(1, run.forecastCalls));
             cost.put("setup_s", run.setupNanos / 1e9);
