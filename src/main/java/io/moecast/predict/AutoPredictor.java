@@ -13,11 +13,13 @@ import java.util.Locale;
  * tuned to a trace: every choice is made online from steps already seen.
  *
  * <p><b>Candidates</b> (all O(n) per step): exponential moving averages of the shares with a
- * bias-corrected start at rates {@link #RATES} (rate 1 is the last value); the same EMAs restarted
+ * bias-corrected start at rates {@link #RATES} (rate 1 is the last value, rate 0 the mean of all
+ * steps); the same EMAs restarted
  * whenever the layer's state changes (the online transient/stable detector), which in a young state
  * are the mean since the state began, so a stable forecast is free of transient data; and two
- * damped-trend (Holt) smoothers for loads on the move; and the balanced forecast 1/E (what an auxiliary
- * load-balancing loss pulls the loads toward).
+ * damped-trend (Holt) smoothers for loads on the move; the {@link KalmanPredictor} local level (gain set
+ * by its online noise estimates); and the balanced forecast 1/E (what an auxiliary load-balancing loss
+ * pulls the loads toward).
  *
  * <p><b>Scoring</b>: at a grid of horizons g (1, 2, 5, …, 5000) every candidate's forecast of the mean
  * share over the next g steps is snapshotted every ⌈g/16⌉ steps; when the g steps have happened each
@@ -41,8 +43,8 @@ import java.util.Locale;
  * <p>Parameter: {@code memory} (steps, default 4000).
  */
 public final class AutoPredictor extends AbstractPredictor implements Noted {
-    static final double[] RATES = {1, 0.3, 0.1, 0.03, 0.01, 0.003, 0.001};
-    static final double[] RESTART_RATES = {0.1, 0.03, 0.01, 0.003, 0.001};
+    static final double[] RATES = {1, 0.3, 0.1, 0.03, 0.01, 0.003, 0.001, 0};
+    static final double[] RESTART_RATES = {0.1, 0.03, 0.01, 0.003, 0.001, 0};
     /** damped-trend candidates: {α, β, φ} */
     static final double[][] TRENDS = {{0.3, 0.1, 0.9}, {0.1, 0.05, 0.95}};
     /** softmin temperatures; infinity = the best candidate alone */
@@ -75,28 +77,32 @@ public final class AutoPredictor extends AbstractPredictor implements Noted {
     private final double[] row;
     private final double[] wTmp;
     private final double[] mixW;
+    private final KalmanPredictor kalman;
+    private final double[] kalmanLevel;
     private long t;
 
-    public AutoPredictor(int layers, int experts, int memory, double confidence) {
+    public AutoPredictor(int layers, int experts, int memory, long slotsPerStep, double confidence) {
         super("auto", layers, experts, confidence, true);
         this.nEma = RATES.length;
         this.nRestart = RESTART_RATES.length;
-        this.c = nEma + nRestart + TRENDS.length + 1;
+        this.c = nEma + nRestart + TRENDS.length + 2;
         this.m = ETAS.length;
         this.rate = new double[nEma + nRestart];
         this.label = new String[c];
         for (int j = 0; j < nEma; j++) {
             rate[j] = RATES[j];
-            label[j] = RATES[j] == 1 ? "last value" : "ema " + RATES[j];
+            label[j] = RATES[j] == 1 ? "last value" : RATES[j] == 0 ? "mean of all steps" : "ema " + RATES[j];
         }
         for (int j = 0; j < nRestart; j++) {
             rate[nEma + j] = RESTART_RATES[j];
-            label[nEma + j] = "ema " + RESTART_RATES[j] + " since state change";
+            label[nEma + j] = RESTART_RATES[j] == 0 ? "mean since state change" : "ema " + RESTART_RATES[j] + " since state change";
         }
         for (int k = 0; k < TRENDS.length; k++) {
             label[nEma + nRestart + k] = String.format(Locale.ROOT, "damped trend a=%s b=%s phi=%s", TRENDS[k][0], TRENDS[k][1], TRENDS[k][2]);
         }
         label[c - 1] = "balanced (1/E)";
+        label[c - 2] = "kalman local level";
+        this.kalman = new KalmanPredictor(layers, experts, 256, 2000, slotsPerStep, confidence);
         this.memory = memory;
         this.lv = new double[c * n];
         this.tr = new double[TRENDS.length * n];
@@ -107,6 +113,7 @@ public final class AutoPredictor extends AbstractPredictor implements Noted {
         this.row = new double[n];
         this.wTmp = new double[c];
         this.mixW = new double[layers * c];
+        this.kalmanLevel = new double[n];
         this.grids = new Grid[GRID.length];
         for (int g = 0; g < GRID.length; g++) {
             grids[g] = new Grid(GRID[g]);
@@ -254,6 +261,8 @@ public final class AutoPredictor extends AbstractPredictor implements Noted {
     @Override
     protected void update(long step, int[] counts, double[] x) {
         t++;
+        kalman.observe(step, counts);
+        kalman.forecast(1, kalmanLevel, null);
         for (int i = 0; i < n; i++) {
             cum[i] += x[i];
         }
@@ -274,8 +283,18 @@ public final class AutoPredictor extends AbstractPredictor implements Noted {
         // EMAs (bias-corrected through the weight sums)
         for (int j = 0; j < nEma + nRestart; j++) {
             double a = rate[j];
-            double keep = 1 - a;
             int o = j * n;
+            if (a == 0) {
+                // rate 0: the plain mean (of all steps, or since the state changed)
+                for (int i = 0; i < n; i++) {
+                    lv[o + i] += x[i];
+                }
+                for (int l = 0; l < layers; l++) {
+                    wsum[j * layers + l] += 1;
+                }
+                continue;
+            }
+            double keep = 1 - a;
             for (int i = 0; i < n; i++) {
                 lv[o + i] = keep * lv[o + i] + a * x[i];
             }
@@ -317,6 +336,8 @@ public final class AutoPredictor extends AbstractPredictor implements Noted {
     private void candidateMean(int j, int h, double[] out, int off) {
         if (j == c - 1) {
             Arrays.fill(out, off, off + n, 1.0 / experts);
+        } else if (j == c - 2) {
+            System.arraycopy(kalmanLevel, 0, out, off, n);
         } else if (j < nEma + nRestart) {
             int o = j * n;
             for (int l = 0; l < layers; l++) {
@@ -344,6 +365,8 @@ public final class AutoPredictor extends AbstractPredictor implements Noted {
         int b = l * experts;
         if (j == c - 1) {
             Arrays.fill(out, off + b, off + b + experts, 1.0 / experts);
+        } else if (j == c - 2) {
+            System.arraycopy(kalmanLevel, b, out, off + b, experts);
         } else if (j < nEma + nRestart) {
             double w = wsum[j * layers + l];
             for (int e = 0; e < experts; e++) {
@@ -557,6 +580,8 @@ public final class AutoPredictor extends AbstractPredictor implements Noted {
 
     @Override
     protected void resetState() {
+        kalman.reset();
+        Arrays.fill(kalmanLevel, 0);
         Arrays.fill(lv, 0);
         Arrays.fill(tr, 0);
         Arrays.fill(wsum, 0);

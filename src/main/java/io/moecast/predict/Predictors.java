@@ -39,7 +39,7 @@ public final class Predictors {
     static {
         register("auto", "the default: per layer and horizon, the smoother (EMAs, EMAs restarted at state changes, damped trends) "
                         + "with the lowest recent out-of-sample error at that horizon in the current state (memory=4000)",
-                (s, c) -> new AutoPredictor(c.layers(), c.experts(), s.getInt("memory", 4000, 10, Integer.MAX_VALUE), conf(s)));
+                (s, c) -> new AutoPredictor(c.layers(), c.experts(), s.getInt("memory", 4000, 10, Integer.MAX_VALUE), c.slotsPerStep(), conf(s)));
         register("sw-avg", "the paper's SW_Avg: mean of the last w shares, extended by recursive sliding (window=1000)",
                 (s, c) -> new SlidingWindowPredictor(c.layers(), c.experts(), s.getInt("window", 1000, 1, 10_000_000), conf(s)));
         register("arima", "the paper's ARIMA(p,d,q) per series, Hannan-Rissanen refits (p=5, d=1, q=5, window=1000, refit=100, min=100)",
