@@ -407,11 +407,22 @@ public final class AutoPredictor extends AbstractPredictor implements Noted {
     }
 
     /**
-     * Without evidence at (or near) the horizon: all candidates equally (nothing says which time scale
-     * fits, and an average over time scales is the robust choice).
+     * Without evidence at (or near) the horizon: a diffuse softmin (η = 1) of the scores at the longest
+     * horizon that has any (weak evidence, weak preference: an average over time scales tilted away from
+     * what is failing now), or all candidates equally when nothing is scored yet.
      */
     private void prior(int l, double[] w) {
-        Arrays.fill(w, 0, c, 1.0 / c);
+        Grid weak = null;
+        for (Grid g : grids) {
+            if (g.ready(l)) {
+                weak = g;
+            }
+        }
+        if (weak == null) {
+            Arrays.fill(w, 0, c, 1.0 / c);
+        } else {
+            softmin(weak, l, 1.0, w);
+        }
     }
 
     /** Candidate weights of layer l at horizon h for temperature eta, into w[0..c). */
@@ -422,6 +433,12 @@ public final class AutoPredictor extends AbstractPredictor implements Noted {
             prior(l, w);
             return;
         }
+        softmin(g, l, eta, w);
+    }
+
+    /** w ∝ exp(−η·(s − s_min)/s_min) over the scores of grid g for layer l; η = ∞: the best alone. */
+    private void softmin(Grid g, int l, double eta, double[] w) {
+        Arrays.fill(w, 0, c, 0);
         int o = l * c;
         int arg = 0;
         for (int j = 1; j < c; j++) {
