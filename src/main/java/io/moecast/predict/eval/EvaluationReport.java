@@ -336,6 +336,19 @@ public final class EvaluationReport {
             }
             NumberAxis y = new NumberAxis("expert " + r.chartExperts[j] + " share (%)");
             y.setAutoRangeIncludesZero(false);
+            // the range of the actual mean, with room: early transient forecasts may run off the chart
+            double lo = Double.POSITIVE_INFINITY;
+            double hi = Double.NEGATIVE_INFINITY;
+            for (double v : a) {
+                if (!Double.isNaN(v)) {
+                    lo = Math.min(lo, v * 100);
+                    hi = Math.max(hi, v * 100);
+                }
+            }
+            if (hi > lo) {
+                double pad = Math.max(0.5 * (hi - lo), 0.5);
+                y.setRange(Math.max(0, lo - pad), hi + pad);
+            }
             XYLineAndShapeRenderer rend = new XYLineAndShapeRenderer(true, false);
             rend.setSeriesPaint(0, Color.BLACK);
             rend.setSeriesStroke(0, new BasicStroke(2.6f));
@@ -365,7 +378,11 @@ public final class EvaluationReport {
         int[] hs = r.config.horizons();
         LogAxis x = new LogAxis("horizon h (steps, log scale)");
         x.setBase(10);
-        x.setSmallestValue(1);
+        x.setSmallestValue(0.5);
+        // ticks at the decades, labelled as plain step counts
+        x.setTickUnit(new org.jfree.chart.axis.NumberTickUnit(1.0, new java.text.DecimalFormat("0")));
+        x.setNumberFormatOverride(new java.text.DecimalFormat("#,##0"));
+        x.setMinorTickMarksVisible(true);
         CombinedDomainXYPlot combined = new CombinedDomainXYPlot(x);
         combined.setGap(12);
         int[] states = r.hasStates ? new int[] {Evaluation.STABLE, Evaluation.TRANSIENT} : new int[] {-1};
