@@ -140,10 +140,12 @@ public final class AutoPredictor extends AbstractPredictor implements Noted {
         final long[] cnt;
         final double[] errs;
         final double[] act;
+        final double[] comb;
 
         Grid(int g) {
             this.g = g;
-            this.spacing = Math.max(1, (g + PER - 1) / PER);
+            // every ⌈g/16⌉ steps; on very large shapes less often (each snapshot then scores many series)
+            this.spacing = Math.max(Math.max(1, (g + PER - 1) / PER), (n + 2047) / 2048);
             this.slots = (g + spacing - 1) / spacing + 1;
             this.fc = new float[slots * c * n];
             this.mw = new float[slots * m * layers * c];
@@ -155,6 +157,7 @@ public final class AutoPredictor extends AbstractPredictor implements Noted {
             this.cnt = new long[layers];
             this.errs = new double[c];
             this.act = new double[experts];
+            this.comb = new double[experts];
         }
 
         void restartLayer(int l) {
@@ -215,16 +218,20 @@ public final class AutoPredictor extends AbstractPredictor implements Noted {
                 // the temperatures: the error of each combination made at the snapshot
                 for (int k = 0; k < m; k++) {
                     int wo = ((slot * m + k) * layers + l) * c;
-                    double err = 0;
-                    for (int e = 0; e < experts; e++) {
-                        double f = 0;
-                        for (int j = 0; j < c; j++) {
-                            float w = mw[wo + j];
-                            if (w != 0) {
-                                f += w * fc[fo + j * n + b + e];
+                    // the combination's forecast, candidate by candidate (weights below 1e-4 skipped)
+                    Arrays.fill(comb, 0);
+                    for (int j = 0; j < c; j++) {
+                        float w = mw[wo + j];
+                        if (w > 1e-4f) {
+                            int o = fo + j * n + b;
+                            for (int e = 0; e < experts; e++) {
+                                comb[e] += w * fc[o + e];
                             }
                         }
-                        err += Math.abs(f - act[e]);
+                    }
+                    double err = 0;
+                    for (int e = 0; e < experts; e++) {
+                        err += Math.abs(comb[e] - act[e]);
                     }
                     meta[l * m + k] += lam * (err * inv - meta[l * m + k]);
                 }

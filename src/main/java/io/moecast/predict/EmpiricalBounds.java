@@ -83,7 +83,8 @@ final class EmpiricalBounds {
 
         Horizon(int g) {
             this.g = g;
-            this.spacing = Math.max(1, (g + PER - 1) / PER);
+            // every ⌈g/8⌉ steps; on very large shapes less often (each snapshot then holds many series)
+            this.spacing = Math.max(Math.max(1, (g + PER - 1) / PER), (n + 1023) / 1024);
             this.slots = (g + spacing - 1) / spacing + 1;
             this.fc = new float[slots * n];
             this.cum0 = new double[slots * n];
