@@ -314,7 +314,8 @@ public final class EvaluationReport {
             XYSeriesCollection ds = new XYSeriesCollection();
             XYSeries act = new XYSeries("actual mean over t+1..t+" + hc);
             double[] a = r.chartActual[j];
-            for (int t = 0; t < a.length; t++) {
+            int stride = Math.max(1, a.length / 1000);
+            for (int t = 0; t < a.length; t += stride) {
                 if (!Double.isNaN(a[t])) {
                     act.add(r.trace.firstStep() + t, a[t] * 100);
                 }
@@ -326,7 +327,7 @@ public final class EvaluationReport {
                 }
                 XYSeries s = new XYSeries(run.spec, false);
                 float[] v = run.chart[j];
-                int every = Math.max(1, v.length / 1500);
+                int every = Math.max(1, v.length / 1000);
                 for (int t = 0; t < v.length; t += every) {
                     if (!Float.isNaN(v[t])) {
                         s.add(r.trace.firstStep() + t, v[t] * 100);
