@@ -27,7 +27,8 @@ import java.util.Locale;
  * origin counts the same, however volatile its stretch of the run), is folded into its score for that
  * layer and horizon: an exponentially weighted mean whose memory is half the time spent in the current
  * state, at least 2g and at most {@code memory} steps. Only forecasts made in the layer's current state
- * count; a change of state starts afresh.
+ * are scored; at a change of state the old scores stay as a prior worth 4 scored origins, which the new
+ * state's evidence soon outweighs.
  *
  * <p><b>Combination</b>: for horizon h and layer l the evidence is the largest grid horizon g ≤ h with
  * at least 16 scored origins in the current state (g steps of evidence). In the stable state a shorter
@@ -56,6 +57,8 @@ public final class AutoPredictor extends AbstractPredictor implements Noted {
     static final int FALLBACK_ETA = 3;
     /** in the transient state a shorter horizon stands in for h only within this factor */
     static final int STAND_IN = 4;
+    /** at a change of state the old scores count as this many scored origins */
+    static final long CARRY = 4;
 
     private final int c;
     private final int m;
@@ -137,7 +140,10 @@ public final class AutoPredictor extends AbstractPredictor implements Noted {
         /** candidate scores score[l*c + j]; temperature scores meta[l*m + k] */
         final double[] score;
         final double[] meta;
+        /** scored origins in the current state (readiness) */
         final long[] cnt;
+        /** scored origins behind the scores, carried prior included (their averaging weight) */
+        final long[] weight;
         final double[] errs;
         final double[] act;
         final double[] comb;
@@ -155,14 +161,18 @@ public final class AutoPredictor extends AbstractPredictor implements Noted {
             this.score = new double[layers * c];
             this.meta = new double[layers * m];
             this.cnt = new long[layers];
+            this.weight = new long[layers];
             this.errs = new double[c];
             this.act = new double[experts];
             this.comb = new double[experts];
         }
 
+        /**
+         * A change of state: the scores so far stay as a prior worth {@link #CARRY} scored origins (fresh
+         * evidence soon outweighs them), and the evidence of the new state starts from zero.
+         */
         void restartLayer(int l) {
-            Arrays.fill(score, l * c, (l + 1) * c, 0);
-            Arrays.fill(meta, l * m, (l + 1) * m, 0);
+            weight[l] = Math.min(weight[l], CARRY);
             cnt[l] = 0;
         }
 
@@ -172,6 +182,7 @@ public final class AutoPredictor extends AbstractPredictor implements Noted {
             Arrays.fill(score, 0);
             Arrays.fill(meta, 0);
             Arrays.fill(cnt, 0);
+            Arrays.fill(weight, 0);
         }
 
         boolean ready(int l) {
@@ -211,7 +222,7 @@ public final class AutoPredictor extends AbstractPredictor implements Noted {
                 mean /= c;
                 double inv = mean > 0 ? 1.0 / mean : 0;
                 double mem = Math.min(memory, Math.max(2.0 * g, AGE_FRACTION * (t - epochStart[l])));
-                double lam = Math.max(1.0 / (cnt[l] + 1), Math.min(1.0, spacing / mem));
+                double lam = Math.max(1.0 / (weight[l] + 1), Math.min(1.0, spacing / mem));
                 for (int j = 0; j < c; j++) {
                     score[l * c + j] += lam * (errs[j] * inv - score[l * c + j]);
                 }
@@ -236,6 +247,7 @@ public final class AutoPredictor extends AbstractPredictor implements Noted {
                     meta[l * m + k] += lam * (err * inv - meta[l * m + k]);
                 }
                 cnt[l]++;
+                weight[l]++;
             }
         }
 
@@ -421,7 +433,7 @@ public final class AutoPredictor extends AbstractPredictor implements Noted {
     private void prior(int l, double[] w) {
         Grid weak = null;
         for (Grid g : grids) {
-            if (g.ready(l)) {
+            if (g.ready(l) || (weak == null || !weak.ready(l)) && g.weight[l] > 0) {
                 weak = g;
             }
         }
