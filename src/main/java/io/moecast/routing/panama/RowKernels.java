@@ -36,7 +36,7 @@ final class RowKernels {
     RowKernels(int experts, int k) {
         this.counts = new long[experts];
         int nv = (experts + L - 1) / L;
-        this.keys = new int[nv * L];
+        this.keys = new int[BLOCK * nv * L];
         this.ek = new double[k];
     }
 
@@ -82,7 +82,7 @@ final class RowKernels {
             int n = Math.min(BLOCK, rows - r0);
             int rowOff = off + r0 * E;
             int o = outOff + r0 * k;
-            boolean anyRare = select4(a, rowOff, n, k, ids, o, counts, rare, keys);
+            boolean anyRare = select4(a, rowOff, n, k, ids, o, counts, rare, blockKeys, taken);
             if (full) {
                 expSums4(a, rowOff, n, k, ids, o, rare, sums);
                 fullWeights(a, rowOff, E, n, k, ids, w, o, rare, sums);
@@ -100,17 +100,27 @@ final class RowKernels {
     }
 
     private final boolean[] rare = new boolean[BLOCK];
+    private final long[] taken = new long[BLOCK];
+    /** Keys of a block of rows for E = 4L ({@code [BLOCK][4L]}, 16 KiB with AVX-512). */
+    private final int[] blockKeys = new int[BLOCK * 4 * L];
     private final double[] sums = new double[BLOCK];
 
-    /** Top-k ids of n rows with E = 4L; marks rows whose best is ±∞ or NaN as rare (not counted). */
+    /**
+     * Top-k ids of n rows with E = 4L; marks rows whose best is ±∞ or NaN as rare (not counted). Pass 1
+     * runs per row with the keys in registers; for k &gt; 1 the keys of the block are kept in
+     * {@code ks} ({@code [n][4L]}, L1-resident) and passes 2..k run with the rows as the inner loop, so
+     * the long dependency chain of a pass (max tree, reduceLanes, locate) of one row overlaps with the
+     * next rows' instead of stalling the core.
+     */
     private static boolean select4(float[] a, int off, int n, int k, int[] ids, int o, long[] cnt, boolean[] rare,
-                                   int[] ks) {
+                                   int[] ks, long[] taken) {
         boolean anyRare = false;
-        for (int r = 0; r < n; r++, off += 4 * L, o += k) {
-            IntVector k0 = VectorMath.keys(FloatVector.fromArray(F, a, off));
-            IntVector k1 = VectorMath.keys(FloatVector.fromArray(F, a, off + L));
-            IntVector k2 = VectorMath.keys(FloatVector.fromArray(F, a, off + 2 * L));
-            IntVector k3 = VectorMath.keys(FloatVector.fromArray(F, a, off + 3 * L));
+        final int E = 4 * L;
+        for (int r = 0, ro = off, oo = o; r < n; r++, ro += E, oo += k) {
+            IntVector k0 = VectorMath.keys(FloatVector.fromArray(F, a, ro));
+            IntVector k1 = VectorMath.keys(FloatVector.fromArray(F, a, ro + L));
+            IntVector k2 = VectorMath.keys(FloatVector.fromArray(F, a, ro + 2 * L));
+            IntVector k3 = VectorMath.keys(FloatVector.fromArray(F, a, ro + 3 * L));
             int s = max4(k0, k1, k2, k3);
             boolean isRare = s >= POS_INF_KEY || s <= NEG_INF_KEY;
             rare[r] = isRare;
@@ -119,37 +129,43 @@ final class RowKernels {
                 continue;
             }
             long bits = locate(k0, k1, k2, k3, s);
-            long taken = bits & -bits;
+            taken[r] = bits & -bits;
             int id = Long.numberOfTrailingZeros(bits);
-            ids[o] = id;
+            ids[oo] = id;
             cnt[id]++;
             if (k > 1) {
-                k0.intoArray(ks, 0);
-                k1.intoArray(ks, L);
-                k2.intoArray(ks, 2 * L);
-                k3.intoArray(ks, 3 * L);
-                for (int j = 1; j < k; j++) {
-                    long low = nextBest4(ks, taken);
-                    taken |= low;
-                    id = Long.numberOfTrailingZeros(low);
-                    ids[o + j] = id;
-                    cnt[id]++;
+                int ko = r * E;
+                k0.intoArray(ks, ko);
+                k1.intoArray(ks, ko + L);
+                k2.intoArray(ks, ko + 2 * L);
+                k3.intoArray(ks, ko + 3 * L);
+            }
+        }
+        for (int j = 1; j < k; j++) {
+            for (int r = 0, oo = o + j; r < n; r++, oo += k) {
+                if (rare[r]) {
+                    continue;
                 }
+                long low = nextBest4(ks, r * E, taken[r]);
+                taken[r] |= low;
+                int id = Long.numberOfTrailingZeros(low);
+                ids[oo] = id;
+                cnt[id]++;
             }
         }
         return anyRare;
     }
 
     /**
-     * One knock-out pass over the keys of one row ({@code ks[0 .. 4L)}): the lowest-index position of the
+     * One knock-out pass over the keys of one row ({@code ks[ko .. ko+4L)}): the lowest-index position of the
      * largest key outside {@code taken}, as a one-bit mask. Scalar signature on purpose: whether C2
      * inlines it or not, no vector crosses a call boundary.
      */
-    private static long nextBest4(int[] ks, long taken) {
-        IntVector m0 = IntVector.fromArray(I, ks, 0).blend(GONE_KEY, VectorMask.fromLong(I, taken));
-        IntVector m1 = IntVector.fromArray(I, ks, L).blend(GONE_KEY, VectorMask.fromLong(I, taken >>> L));
-        IntVector m2 = IntVector.fromArray(I, ks, 2 * L).blend(GONE_KEY, VectorMask.fromLong(I, taken >>> (2 * L)));
-        IntVector m3 = IntVector.fromArray(I, ks, 3 * L).blend(GONE_KEY, VectorMask.fromLong(I, taken >>> (3 * L)));
+    private static long nextBest4(int[] ks, int ko, long taken) {
+        IntVector m0 = IntVector.fromArray(I, ks, ko).blend(GONE_KEY, VectorMask.fromLong(I, taken));
+        IntVector m1 = IntVector.fromArray(I, ks, ko + L).blend(GONE_KEY, VectorMask.fromLong(I, taken >>> L));
+        IntVector m2 = IntVector.fromArray(I, ks, ko + 2 * L).blend(GONE_KEY, VectorMask.fromLong(I, taken >>> (2 * L)));
+        IntVector m3 = IntVector.fromArray(I, ks, ko + 3 * L).blend(GONE_KEY, VectorMask.fromLong(I, taken >>> (3 * L)));
         long bits = locate(m0, m1, m2, m3, max4(m0, m1, m2, m3));
         return bits & -bits;
     }
@@ -209,51 +225,59 @@ final class RowKernels {
         }
     }
 
+    /**
+     * Any E: the keys of the block go to {@code ks} ({@code [n][P]}, P = E rounded up to whole vectors,
+     * padding {@link VectorMath#GONE_KEY}); then k passes with the rows as the inner loop (independent
+     * chains overlap), each knocking its winner out with a plain store, long retired by the row's next pass.
+     */
     private static boolean selectAny(float[] a, int off, int E, int n, int k, int[] ids, int o, long[] cnt,
                                      boolean[] rare, int[] ks) {
         final int nv = (E + L - 1) / L;
         final int last = (nv - 1) * L;
+        final int P = nv * L;
         final VectorMask<Float> tail = F.indexInRange(last, E);
         final VectorMask<Integer> pad = tail.not().cast(I);
         boolean anyRare = false;
-        for (int r = 0; r < n; r++, off += E, o += k) {
-            IntVector mx = IntVector.broadcast(I, GONE_KEY);
+        for (int r = 0, ro = off, ko = 0; r < n; r++, ro += E, ko += P) {
+            IntVector mx = VectorMath.keys(FloatVector.fromArray(F, a, ro + last, tail)).blend(GONE_KEY, pad);
+            mx.intoArray(ks, ko + last);
             for (int v = 0; v < last; v += L) {
-                IntVector kv = VectorMath.keys(FloatVector.fromArray(F, a, off + v));
-                kv.intoArray(ks, v);
+                IntVector kv = VectorMath.keys(FloatVector.fromArray(F, a, ro + v));
+                kv.intoArray(ks, ko + v);
                 mx = mx.max(kv);
             }
-            IntVector kt = VectorMath.keys(FloatVector.fromArray(F, a, off + last, tail)).blend(GONE_KEY, pad);
-            kt.intoArray(ks, last);
-            int s = mx.max(kt).reduceLanes(VectorOperators.MAX);
+            int s = mx.reduceLanes(VectorOperators.MAX);
             boolean isRare = s >= POS_INF_KEY || s <= NEG_INF_KEY;
             rare[r] = isRare;
-            if (isRare) {
-                anyRare = true;
-                continue;
-            }
-            for (int j = 0; j < k; j++) {
-                if (j > 0) {
-                    IntVector m = IntVector.fromArray(I, ks, 0);
-                    for (int v = L; v <= last; v += L) {
-                        m = m.max(IntVector.fromArray(I, ks, v));
-                    }
-                    s = m.reduceLanes(VectorOperators.MAX);
+            anyRare |= isRare;
+        }
+        for (int j = 0; j < k; j++) {
+            for (int r = 0, ko = 0, oo = o + j; r < n; r++, ko += P, oo += k) {
+                if (rare[r]) {
+                    continue;
                 }
-                int id = -1;
-                for (int v = 0; v <= last; v += L) {
-                    long bits = IntVector.fromArray(I, ks, v).eq(s).toLong();
-                    if (bits != 0) {
-                        id = v + Long.numberOfTrailingZeros(bits);
-                        break;
-                    }
-                }
-                ks[id] = GONE_KEY;
-                ids[o + j] = id;
+                int id = nextBestAny(ks, ko, last);
+                ks[ko + id] = GONE_KEY;
+                ids[oo] = id;
                 cnt[id]++;
             }
         }
         return anyRare;
+    }
+
+    /** Index (relative to {@code ko}) of the largest key in {@code ks[ko .. ko+last+L)}, lowest on ties. */
+    private static int nextBestAny(int[] ks, int ko, int last) {
+        IntVector m = IntVector.fromArray(I, ks, ko);
+        for (int v = L; v <= last; v += L) {
+            m = m.max(IntVector.fromArray(I, ks, ko + v));
+        }
+        int s = m.reduceLanes(VectorOperators.MAX);
+        for (int v = 0; ; v += L) {
+            long bits = IntVector.fromArray(I, ks, ko + v).eq(s).toLong();
+            if (bits != 0) {
+                return v + Long.numberOfTrailingZeros(bits);
+            }
+        }
     }
 
     private static void expSumsAny(float[] a, int off, int E, int n, int k, int[] ids, int o, boolean[] rare, double[] sums) {
