@@ -30,14 +30,15 @@ import static io.moecast.routing.panama.VectorMath.POS_INF_KEY;
 final class RowKernels {
     final long[] counts;
     private final int[] keys;
-    private final double[] ek;
+    /** The block's k − 1 selected exponentials per row, padded to whole double vectors. */
+    private final double[] dd;
     private final ScalarRouter scalar = new ScalarRouter();
 
     RowKernels(int experts, int k) {
         this.counts = new long[experts];
         int nv = (experts + L - 1) / L;
         this.keys = new int[BLOCK * nv * L];
-        this.ek = new double[k];
+        this.dd = new double[BLOCK * (k - 1) + VectorMath.D.length()];
     }
 
     /** Routes {@code rows} rows starting at {@code a[off]}. */
@@ -70,7 +71,7 @@ final class RowKernels {
      * Code shape: each phase is its own method taking only arrays and ints, so C2 compiles it as a root
      * with its own inlining budget (a single big loop body hits NodeCountInliningCutoff, and a vector
      * passed to a method that was not inlined is boxed: hundreds of bytes per token). For the same
-     * reason no vector is carried around a loop: the knock-out state is a scalar long ("taken").
+     * reason no vector is carried around a loop: knocked-out keys live in the block's key array.
      */
 
     /** E = 4 vectors: the row stays in registers for all k passes. */
@@ -82,7 +83,7 @@ final class RowKernels {
             int n = Math.min(BLOCK, rows - r0);
             int rowOff = off + r0 * E;
             int o = outOff + r0 * k;
-            boolean anyRare = select4(a, rowOff, n, k, ids, o, counts, rare, blockKeys, taken);
+            boolean anyRare = select4(a, rowOff, n, k, ids, o, counts, rare, blockKeys);
             if (full) {
                 expSums4(a, rowOff, n, k, ids, o, rare, sums);
                 fullWeights(a, rowOff, E, n, k, ids, w, o, rare, sums);
@@ -100,7 +101,6 @@ final class RowKernels {
     }
 
     private final boolean[] rare = new boolean[BLOCK];
-    private final long[] taken = new long[BLOCK];
     /** Keys of a block of rows for E = 4L ({@code [BLOCK][4L]}, 16 KiB with AVX-512). */
     private final int[] blockKeys = new int[BLOCK * 4 * L];
     private final double[] sums = new double[BLOCK];
@@ -113,7 +113,7 @@ final class RowKernels {
      * next rows' instead of stalling the core.
      */
     private static boolean select4(float[] a, int off, int n, int k, int[] ids, int o, long[] cnt, boolean[] rare,
-                                   int[] ks, long[] taken) {
+                                   int[] ks) {
         boolean anyRare = false;
         final int E = 4 * L;
         for (int r = 0, ro = off, oo = o; r < n; r++, ro += E, oo += k) {
@@ -128,9 +128,7 @@ final class RowKernels {
                 anyRare = true;
                 continue;
             }
-            long bits = locate(k0, k1, k2, k3, s);
-            taken[r] = bits & -bits;
-            int id = Long.numberOfTrailingZeros(bits);
+            int id = Long.numberOfTrailingZeros(locate(k0, k1, k2, k3, s));
             ids[oo] = id;
             cnt[id]++;
             if (k > 1) {
@@ -139,35 +137,42 @@ final class RowKernels {
                 k1.intoArray(ks, ko + L);
                 k2.intoArray(ks, ko + 2 * L);
                 k3.intoArray(ks, ko + 3 * L);
+                ks[ko + id] = GONE_KEY;
             }
         }
         for (int j = 1; j < k; j++) {
-            for (int r = 0, oo = o + j; r < n; r++, oo += k) {
-                if (rare[r]) {
-                    continue;
-                }
-                long low = nextBest4(ks, r * E, taken[r]);
-                taken[r] |= low;
-                int id = Long.numberOfTrailingZeros(low);
-                ids[oo] = id;
-                cnt[id]++;
-            }
+            laterPass4(n, k, ids, o + j, cnt, rare, ks);
         }
         return anyRare;
     }
 
     /**
-     * One knock-out pass over the keys of one row ({@code ks[ko .. ko+4L)}): the lowest-index position of the
-     * largest key outside {@code taken}, as a one-bit mask. Scalar signature on purpose: whether C2
-     * inlines it or not, no vector crosses a call boundary.
+     * Pass j (&gt; 1) over the rows of a block: its own compile root, so {@link #nextBest4} inlines. The
+     * winner is knocked out with a plain store; the row's next pass loads it n − 1 rows later, long after
+     * the store retired (no store-forwarding stall).
      */
-    private static long nextBest4(int[] ks, int ko, long taken) {
-        IntVector m0 = IntVector.fromArray(I, ks, ko).blend(GONE_KEY, VectorMask.fromLong(I, taken));
-        IntVector m1 = IntVector.fromArray(I, ks, ko + L).blend(GONE_KEY, VectorMask.fromLong(I, taken >>> L));
-        IntVector m2 = IntVector.fromArray(I, ks, ko + 2 * L).blend(GONE_KEY, VectorMask.fromLong(I, taken >>> (2 * L)));
-        IntVector m3 = IntVector.fromArray(I, ks, ko + 3 * L).blend(GONE_KEY, VectorMask.fromLong(I, taken >>> (3 * L)));
-        long bits = locate(m0, m1, m2, m3, max4(m0, m1, m2, m3));
-        return bits & -bits;
+    private static void laterPass4(int n, int k, int[] ids, int oo, long[] cnt, boolean[] rare, int[] ks) {
+        for (int r = 0, ko = 0; r < n; r++, oo += k, ko += 4 * L) {
+            if (rare[r]) {
+                continue;
+            }
+            int id = nextBest4(ks, ko);
+            ks[ko + id] = GONE_KEY;
+            ids[oo] = id;
+            cnt[id]++;
+        }
+    }
+
+    /**
+     * One pass over the keys of one row ({@code ks[ko .. ko+4L)}): the lowest index holding the largest
+     * key. Scalar signature on purpose: whether C2 inlines it or not, no vector crosses a call boundary.
+     */
+    private static int nextBest4(int[] ks, int ko) {
+        IntVector m0 = IntVector.fromArray(I, ks, ko);
+        IntVector m1 = IntVector.fromArray(I, ks, ko + L);
+        IntVector m2 = IntVector.fromArray(I, ks, ko + 2 * L);
+        IntVector m3 = IntVector.fromArray(I, ks, ko + 3 * L);
+        return Long.numberOfTrailingZeros(locate(m0, m1, m2, m3, max4(m0, m1, m2, m3)));
     }
 
     /** Σ_E exp(x − m) per row (m = the row's best logit), E = 4L, vectorised float exps. */
@@ -298,40 +303,65 @@ final class RowKernels {
         }
     }
 
-    /** softmax-topk: p_j = exp(x_j − m) / Σ_E exp(x_e − m); the k numerators in accurate double. */
-    private static void fullWeights(float[] a, int off, int E, int n, int k, int[] ids, float[] w, int o,
-                                    boolean[] rare, double[] sums) {
+    /**
+     * The k − 1 exponentials exp(x_j − m) (j ≥ 1) of every non-rare row of the block, gathered into
+     * {@code dd} and computed in one vectorised pass; returns how many.
+     */
+    private int selectedExps(float[] a, int off, int E, int n, int k, int[] ids, int o, boolean[] rare) {
+        double[] d = dd;
+        int c = 0;
         for (int r = 0; r < n; r++, off += E, o += k) {
             if (rare[r]) {
                 continue;
             }
             float m = a[off + ids[o]];
+            for (int j = 1; j < k; j++) {
+                d[c++] = (double) a[off + ids[o + j]] - m;
+            }
+        }
+        int padded = (c + VectorMath.D.length() - 1) / VectorMath.D.length() * VectorMath.D.length();
+        java.util.Arrays.fill(d, c, padded, 0.0);
+        VectorMath.expNonPositiveInPlace(d, c);
+        return c;
+    }
+
+    /** softmax-topk: p_j = exp(x_j − m) / Σ_E exp(x_e − m); the k numerators in accurate double. */
+    private void fullWeights(float[] a, int off, int E, int n, int k, int[] ids, float[] w, int o,
+                             boolean[] rare, double[] sums) {
+        if (k > 1) {
+            selectedExps(a, off, E, n, k, ids, o, rare);
+        }
+        double[] d = dd;
+        int c = 0;
+        for (int r = 0; r < n; r++, o += k) {
+            if (rare[r]) {
+                continue;
+            }
             double inv = 1.0 / sums[r];
             w[o] = (float) inv;
             for (int j = 1; j < k; j++) {
-                w[o + j] = (float) (VectorMath.expNonPositive((double) a[off + ids[o + j]] - m) * inv);
+                w[o + j] = (float) (d[c++] * inv);
             }
         }
     }
 
     /** topk-softmax: softmax over the k selected (the first is the largest and finite), in double. */
     private void renormalisedWeights(float[] a, int off, int E, int n, int k, int[] ids, float[] w, int o, boolean[] rare) {
-        double[] e = ek;
-        for (int r = 0; r < n; r++, off += E, o += k) {
+        selectedExps(a, off, E, n, k, ids, o, rare);
+        double[] d = dd;
+        int c = 0;
+        for (int r = 0; r < n; r++, o += k) {
             if (rare[r]) {
                 continue;
             }
-            float m = a[off + ids[o]];
             double sum = 1.0;
-            for (int j = 1; j < k; j++) {
-                double v = VectorMath.expNonPositive((double) a[off + ids[o + j]] - m);
-                e[j] = v;
-                sum += v;
+            for (int j = 0; j < k - 1; j++) {
+                sum += d[c + j];
             }
             double inv = 1.0 / sum;
             w[o] = (float) inv;
             for (int j = 1; j < k; j++) {
-                w[o + j] = (float) (e[j] * inv);
+                w[o + j] = (float) (d[c++] * inv);
             }
         }
     }

@@ -115,4 +115,30 @@ class VectorMathTest {
         assertEquals(1f, y[2]);
         assertEquals(0f, y[3], "NaN gives 0");
     }
+
+    @Test
+    void vectorDoubleExpIsAccurate() {
+        Random r = new Random(5);
+        int n = 1000;
+        double[] x = new double[n + VectorMath.D.length()];
+        double[] want = new double[n];
+        for (int i = 0; i < n; i++) {
+            x[i] = -r.nextDouble() * (i % 2 == 0 ? 708 : 3);
+            want[i] = Math.exp(x[i]);
+        }
+        x[0] = Double.NaN;
+        x[1] = Double.NEGATIVE_INFINITY;
+        x[2] = -800;
+        x[3] = 0;
+        VectorMath.expNonPositiveInPlace(x, n);
+        assertEquals(0.0, x[0]);
+        assertEquals(0.0, x[1]);
+        assertEquals(0.0, x[2]);
+        assertEquals(1.0, x[3]);
+        double worst = 0;
+        for (int i = 4; i < n; i++) {
+            worst = Math.max(worst, Math.abs(x[i] - want[i]) / want[i]);
+        }
+        assertTrue(worst < 1e-12, "worst relative error " + worst);
+    }
 }
