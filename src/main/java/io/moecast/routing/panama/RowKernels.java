@@ -83,7 +83,13 @@ final class RowKernels {
             int n = Math.min(BLOCK, rows - r0);
             int rowOff = off + r0 * E;
             int o = outOff + r0 * k;
-            boolean anyRare = select4(a, rowOff, n, k, ids, o, counts, rare, blockKeys);
+            boolean anyRare;
+            if (k == 2) {
+                keysOf(a, rowOff, n * E, blockKeys);
+                anyRare = select4k2(blockKeys, n, ids, o, counts, rare);
+            } else {
+                anyRare = select4(a, rowOff, n, k, ids, o, counts, rare, blockKeys);
+            }
             if (full) {
                 expSums4(a, rowOff, n, k, ids, o, rare, sums);
                 fullWeights(a, rowOff, E, n, k, ids, w, o, rare, sums);
@@ -142,6 +148,51 @@ final class RowKernels {
         }
         for (int j = 1; j < k; j++) {
             laterPass4(n, k, ids, o + j, cnt, rare, ks);
+        }
+        return anyRare;
+    }
+
+    /** Selection keys of {@code a[off .. off+len)} into {@code ks[0 .. len)}, len a multiple of L. */
+    private static void keysOf(float[] a, int off, int len, int[] ks) {
+        for (int i = 0; i < len; i += L) {
+            VectorMath.keys(FloatVector.fromArray(F, a, off + i)).intoArray(ks, i);
+        }
+    }
+
+    /**
+     * k = 2 with E = 4L (keys from {@link #keysOf}), in registers: besides the lane-wise maximum M1 of the four key vectors keep
+     * the lane-wise runner-up M2 (a min/max network); the second best overall is the maximum of M1 with
+     * the winner's lane replaced by M2's, located like the first (the winner's own bit cleared, so a tie
+     * with the winner finds the next index holding the same key).
+     */
+    private static boolean select4k2(int[] ks, int n, int[] ids, int o, long[] cnt, boolean[] rare) {
+        boolean anyRare = false;
+        for (int r = 0, ro = 0, oo = o; r < n; r++, ro += 4 * L, oo += 2) {
+            IntVector k0 = IntVector.fromArray(I, ks, ro);
+            IntVector k1 = IntVector.fromArray(I, ks, ro + L);
+            IntVector k2 = IntVector.fromArray(I, ks, ro + 2 * L);
+            IntVector k3 = IntVector.fromArray(I, ks, ro + 3 * L);
+            IntVector hi01 = k0.max(k1);
+            IntVector hi23 = k2.max(k3);
+            IntVector m1 = hi01.max(hi23);
+            int s = m1.reduceLanes(VectorOperators.MAX);
+            boolean isRare = s >= POS_INF_KEY || s <= NEG_INF_KEY;
+            rare[r] = isRare;
+            if (isRare) {
+                anyRare = true;
+                continue;
+            }
+            IntVector m2 = hi01.min(hi23).max(k0.min(k1).max(k2.min(k3)));
+            long bits = locate(k0, k1, k2, k3, s);
+            long first = bits & -bits;
+            int id = Long.numberOfTrailingZeros(first);
+            ids[oo] = id;
+            cnt[id]++;
+            IntVector rest = m1.blend(m2, VectorMask.fromLong(I, 1L << (id & (L - 1))));
+            int s2 = rest.reduceLanes(VectorOperators.MAX);
+            int id2 = Long.numberOfTrailingZeros(locate(k0, k1, k2, k3, s2) & ~first);
+            ids[oo + 1] = id2;
+            cnt[id2]++;
         }
         return anyRare;
     }
