@@ -2,7 +2,6 @@ package io.moecast.routing.panama;
 
 import io.moecast.routing.RoutingSpec;
 import io.moecast.routing.ScalarRouter;
-import io.moecast.routing.ScoringMode;
 import jdk.incubator.vector.FloatVector;
 import jdk.incubator.vector.IntVector;
 import jdk.incubator.vector.VectorMask;
@@ -34,26 +33,137 @@ final class RowKernels {
     private final double[] dd;
     private final ScalarRouter scalar = new ScalarRouter();
 
-    RowKernels(int experts, int k) {
+    private final RoutingSpec spec;
+    private final int experts;
+    private final int k;
+    /** The phases run on every block of rows, in order (see {@link Phase}). */
+    private final Phase[] plan;
+    private boolean anyRare;
+
+    RowKernels(RoutingSpec spec) {
+        this.spec = spec;
+        this.experts = spec.experts();
+        this.k = spec.k();
         this.counts = new long[experts];
         int nv = (experts + L - 1) / L;
         this.keys = new int[BLOCK * nv * L];
         this.dd = new double[BLOCK * (k - 1) + VectorMath.D.length()];
+        boolean four = experts == 4 * L;
+        this.plan = switch (spec.mode()) {
+            case SIGMOID_GROUPED -> new Phase[] {Phase.REFERENCE_ROWS};
+            case TOPK_SOFTMAX -> k == 1
+                    ? new Phase[] {four ? Phase.SELECT4 : Phase.SELECT_ANY, Phase.UNIT_WEIGHTS, Phase.RARE_ROWS}
+                    : new Phase[] {four ? (k == 2 ? Phase.SELECT4_K2 : Phase.SELECT4) : Phase.SELECT_ANY,
+                            Phase.SELECTED_EXPS, Phase.RENORMALISED_WEIGHTS, Phase.RARE_ROWS};
+            case SOFTMAX_TOPK -> k == 1
+                    ? new Phase[] {four ? Phase.SELECT4 : Phase.SELECT_ANY, four ? Phase.EXP_SUMS4 : Phase.EXP_SUMS_ANY,
+                            Phase.FULL_WEIGHTS, Phase.RARE_ROWS}
+                    : new Phase[] {four ? (k == 2 ? Phase.SELECT4_K2 : Phase.SELECT4) : Phase.SELECT_ANY,
+                            four ? Phase.EXP_SUMS4 : Phase.EXP_SUMS_ANY, Phase.SELECTED_EXPS, Phase.FULL_WEIGHTS, Phase.RARE_ROWS};
+        };
     }
 
-    /** Routes {@code rows} rows starting at {@code a[off]}. */
-    void route(float[] a, int off, int rows, RoutingSpec spec, int[] ids, float[] w, int outOff) {
-        int E = spec.experts();
-        int k = spec.k();
-        if (spec.mode() == ScoringMode.SIGMOID_GROUPED) {
-            for (int r = 0; r < rows; r++) {
-                scalar.routeOne(a, off + r * E, spec, ids, w, outOff + r * k, counts);
+    /**
+     * Routes {@code rows} rows starting at {@code a[off]}, in blocks of {@link #BLOCK} rows; each block
+     * runs the phases of {@link #plan}.
+     */
+    void route(float[] a, int off, int rows, int[] ids, float[] w, int outOff) {
+        final Phase[] p = plan;
+        for (int r0 = 0; r0 < rows; r0 += BLOCK) {
+            int n = Math.min(BLOCK, rows - r0);
+            int rowOff = off + r0 * experts;
+            int o = outOff + r0 * k;
+            for (Phase phase : p) {
+                phase.run(this, a, rowOff, n, ids, w, o);
             }
-        } else if (E == 4 * L) {
-            route4(a, off, rows, spec, ids, w, outOff);
-        } else {
-            routeAny(a, off, rows, spec, ids, w, outOff);
         }
+    }
+
+    /**
+     * One step over a block of n rows. Called through one call site that sees every constant (a
+     * megamorphic virtual call), so C2 never inlines a phase into the block loop: each phase is compiled
+     * as a root with its own inlining budget. Inlining everything into one method hits C2's
+     * NodeCountInliningCutoff, and a vector passed to a method that was not inlined is boxed (hundreds of
+     * bytes per token): this keeps the kernels allocation-free whatever the profile. Phases take only
+     * arrays and ints, and no vector is carried around a loop (knocked-out keys live in the key array).
+     */
+    private enum Phase {
+        SELECT4 {
+            @Override
+            void run(RowKernels kr, float[] a, int off, int n, int[] ids, float[] w, int o) {
+                kr.anyRare = select4(a, off, n, kr.k, ids, o, kr.counts, kr.rare, kr.keys);
+            }
+        },
+        SELECT4_K2 {
+            @Override
+            void run(RowKernels kr, float[] a, int off, int n, int[] ids, float[] w, int o) {
+                keysOf(a, off, n * 4 * L, kr.keys);
+                kr.anyRare = select4k2(kr.keys, n, ids, o, kr.counts, kr.rare);
+            }
+        },
+        SELECT_ANY {
+            @Override
+            void run(RowKernels kr, float[] a, int off, int n, int[] ids, float[] w, int o) {
+                kr.anyRare = selectAny(a, off, kr.experts, n, kr.k, ids, o, kr.counts, kr.rare, kr.keys);
+            }
+        },
+        EXP_SUMS4 {
+            @Override
+            void run(RowKernels kr, float[] a, int off, int n, int[] ids, float[] w, int o) {
+                expSums4(a, off, n, kr.k, ids, o, kr.rare, kr.sums);
+            }
+        },
+        EXP_SUMS_ANY {
+            @Override
+            void run(RowKernels kr, float[] a, int off, int n, int[] ids, float[] w, int o) {
+                expSumsAny(a, off, kr.experts, n, kr.k, ids, o, kr.rare, kr.sums);
+            }
+        },
+        /** exp(x_j − m) for the k − 1 runners-up of every row, one vectorised pass ({@link #dd}). */
+        SELECTED_EXPS {
+            @Override
+            void run(RowKernels kr, float[] a, int off, int n, int[] ids, float[] w, int o) {
+                kr.selectedExps(a, off, kr.experts, n, kr.k, ids, o, kr.rare);
+            }
+        },
+        FULL_WEIGHTS {
+            @Override
+            void run(RowKernels kr, float[] a, int off, int n, int[] ids, float[] w, int o) {
+                kr.fullWeights(a, off, kr.experts, n, kr.k, ids, w, o, kr.rare, kr.sums);
+            }
+        },
+        RENORMALISED_WEIGHTS {
+            @Override
+            void run(RowKernels kr, float[] a, int off, int n, int[] ids, float[] w, int o) {
+                kr.renormalisedWeights(a, off, kr.experts, n, kr.k, ids, w, o, kr.rare);
+            }
+        },
+        UNIT_WEIGHTS {
+            @Override
+            void run(RowKernels kr, float[] a, int off, int n, int[] ids, float[] w, int o) {
+                java.util.Arrays.fill(w, o, o + n, 1f);
+            }
+        },
+        /** Rows whose best logit is ±∞ or NaN: the reference code (exact by construction). */
+        RARE_ROWS {
+            @Override
+            void run(RowKernels kr, float[] a, int off, int n, int[] ids, float[] w, int o) {
+                if (kr.anyRare) {
+                    kr.rareRows(a, off, n, ids, w, o);
+                }
+            }
+        },
+        /** sigmoid-grouped: keys are sigmoid(x) + bias in double (Math.exp); the reference code per row. */
+        REFERENCE_ROWS {
+            @Override
+            void run(RowKernels kr, float[] a, int off, int n, int[] ids, float[] w, int o) {
+                for (int r = 0; r < n; r++) {
+                    kr.scalar.routeOne(a, off + r * kr.experts, kr.spec, ids, w, o + r * kr.k, kr.counts);
+                }
+            }
+        };
+
+        abstract void run(RowKernels kr, float[] a, int off, int n, int[] ids, float[] w, int o);
     }
 
     private static long locate(IntVector k0, IntVector k1, IntVector k2, IntVector k3, int s) {
@@ -64,47 +174,8 @@ final class RowKernels {
         return k0.max(k1).max(k2.max(k3)).reduceLanes(VectorOperators.MAX);
     }
 
-    /** Rows per block: selection, then exponential sums, then weights, each a loop of its own. */
+    /** Rows per block: selection, then exponential sums, then weights, each a phase of its own. */
     private static final int BLOCK = 64;
-
-    /*
-     * Code shape: each phase is its own method taking only arrays and ints, so C2 compiles it as a root
-     * with its own inlining budget (a single big loop body hits NodeCountInliningCutoff, and a vector
-     * passed to a method that was not inlined is boxed: hundreds of bytes per token). For the same
-     * reason no vector is carried around a loop: knocked-out keys live in the block's key array.
-     */
-
-    /** E = 4 vectors: the row stays in registers for all k passes. */
-    private void route4(float[] a, int off, int rows, RoutingSpec spec, int[] ids, float[] w, int outOff) {
-        final int k = spec.k();
-        final boolean full = spec.mode() == ScoringMode.SOFTMAX_TOPK;
-        final int E = 4 * L;
-        for (int r0 = 0; r0 < rows; r0 += BLOCK) {
-            int n = Math.min(BLOCK, rows - r0);
-            int rowOff = off + r0 * E;
-            int o = outOff + r0 * k;
-            boolean anyRare;
-            if (k == 2) {
-                keysOf(a, rowOff, n * E, blockKeys);
-                anyRare = select4k2(blockKeys, n, ids, o, counts, rare);
-            } else {
-                anyRare = select4(a, rowOff, n, k, ids, o, counts, rare, blockKeys);
-            }
-            if (full) {
-                expSums4(a, rowOff, n, k, ids, o, rare, sums);
-                fullWeights(a, rowOff, E, n, k, ids, w, o, rare, sums);
-            } else if (k > 1) {
-                renormalisedWeights(a, rowOff, E, n, k, ids, w, o, rare);
-            } else {
-                for (int r = 0; r < n; r++) {
-                    w[o + r] = 1f;
-                }
-            }
-            if (anyRare) {
-                rareRows(a, rowOff, n, spec, ids, w, o);
-            }
-        }
-    }
 
     private final boolean[] rare = new boolean[BLOCK];
     /** Keys of a block of rows for E = 4L ({@code [BLOCK][4L]}, 16 KiB with AVX-512). */
@@ -245,38 +316,11 @@ final class RowKernels {
     }
 
     /** Rare rows (best logit ±∞ or NaN): the reference code, exact by construction. */
-    private void rareRows(float[] a, int off, int n, RoutingSpec spec, int[] ids, float[] w, int o) {
-        int E = spec.experts();
-        int k = spec.k();
+    private void rareRows(float[] a, int off, int n, int[] ids, float[] w, int o) {
+        int E = experts;
         for (int r = 0; r < n; r++) {
             if (rare[r]) {
                 scalar.routeOne(a, off + r * E, spec, ids, w, o + r * k, counts);
-            }
-        }
-    }
-
-    /** Any E: keys in a scratch array padded with {@link VectorMath#GONE_KEY}; a masked tail vector. */
-    private void routeAny(float[] a, int off, int rows, RoutingSpec spec, int[] ids, float[] w, int outOff) {
-        final int k = spec.k();
-        final int E = spec.experts();
-        final boolean full = spec.mode() == ScoringMode.SOFTMAX_TOPK;
-        for (int r0 = 0; r0 < rows; r0 += BLOCK) {
-            int n = Math.min(BLOCK, rows - r0);
-            int rowOff = off + r0 * E;
-            int o = outOff + r0 * k;
-            boolean anyRare = selectAny(a, rowOff, E, n, k, ids, o, counts, rare, keys);
-            if (full) {
-                expSumsAny(a, rowOff, E, n, k, ids, o, rare, sums);
-                fullWeights(a, rowOff, E, n, k, ids, w, o, rare, sums);
-            } else if (k > 1) {
-                renormalisedWeights(a, rowOff, E, n, k, ids, w, o, rare);
-            } else {
-                for (int r = 0; r < n; r++) {
-                    w[o + r] = 1f;
-                }
-            }
-            if (anyRare) {
-                rareRows(a, rowOff, n, spec, ids, w, o);
             }
         }
     }
@@ -356,7 +400,7 @@ final class RowKernels {
 
     /**
      * The k − 1 exponentials exp(x_j − m) (j ≥ 1) of every non-rare row of the block, gathered into
-     * {@code dd} and computed in one vectorised pass; returns how many.
+     * {@code dd} and computed in one vectorised pass; returns how many. The weights phases read them.
      */
     private int selectedExps(float[] a, int off, int E, int n, int k, int[] ids, int o, boolean[] rare) {
         double[] d = dd;
@@ -379,9 +423,6 @@ final class RowKernels {
     /** softmax-topk: p_j = exp(x_j − m) / Σ_E exp(x_e − m); the k numerators in accurate double. */
     private void fullWeights(float[] a, int off, int E, int n, int k, int[] ids, float[] w, int o,
                              boolean[] rare, double[] sums) {
-        if (k > 1) {
-            selectedExps(a, off, E, n, k, ids, o, rare);
-        }
         double[] d = dd;
         int c = 0;
         for (int r = 0; r < n; r++, o += k) {
@@ -398,7 +439,6 @@ final class RowKernels {
 
     /** topk-softmax: softmax over the k selected (the first is the largest and finite), in double. */
     private void renormalisedWeights(float[] a, int off, int E, int n, int k, int[] ids, float[] w, int o, boolean[] rare) {
-        selectedExps(a, off, E, n, k, ids, o, rare);
         double[] d = dd;
         int c = 0;
         for (int r = 0; r < n; r++, o += k) {
