@@ -39,6 +39,16 @@ final class RowKernels {
     /** The phases run on every block of rows, in order (see {@link Phase}). */
     private final Phase[] plan;
     private boolean anyRare;
+    /** sigmoid-grouped: sigmoid(x) of the block's rows ({@code [BLOCK][E]}, padded to whole vectors). */
+    private final double[] sig;
+    private final double[] xs;
+    private final double[] bias;
+    private final boolean[] nonFinite = new boolean[BLOCK];
+    private final double[] key;
+    private final double[] groupScore;
+    private final double[] topVal;
+    private final int[] topIdx;
+    private final boolean[] keep;
 
     RowKernels(RoutingSpec spec) {
         this.spec = spec;
@@ -48,9 +58,21 @@ final class RowKernels {
         int nv = (experts + L - 1) / L;
         this.keys = new int[BLOCK * nv * L];
         this.dd = new double[BLOCK * (k - 1) + VectorMath.D.length()];
+        boolean grouped = spec.mode() == io.moecast.routing.ScoringMode.SIGMOID_GROUPED;
+        this.sig = new double[grouped ? BLOCK * experts + VectorMath.D.length() : 0];
+        this.xs = new double[sig.length];
+        this.bias = new double[experts];
+        for (int e = 0; e < experts; e++) {
+            bias[e] = spec.bias(e);
+        }
+        this.key = new double[experts];
+        this.groupScore = new double[spec.groups() + 1];
+        this.topVal = new double[Math.max(k, spec.topkGroups()) + 1];
+        this.topIdx = new int[Math.max(k, spec.topkGroups()) + 1];
+        this.keep = new boolean[spec.groups()];
         boolean four = experts == 4 * L;
         this.plan = switch (spec.mode()) {
-            case SIGMOID_GROUPED -> new Phase[] {Phase.REFERENCE_ROWS};
+            case SIGMOID_GROUPED -> new Phase[] {Phase.SIGMOID_PREPARE, Phase.SIGMOID_EXP, Phase.SIGMOID_DIVIDE, Phase.SIGMOID_SELECT};
             case TOPK_SOFTMAX -> k == 1
                     ? new Phase[] {four ? Phase.SELECT4 : Phase.SELECT_ANY, Phase.UNIT_WEIGHTS, Phase.RARE_ROWS}
                     : new Phase[] {four ? (k == 2 ? Phase.SELECT4_K2 : Phase.SELECT4) : Phase.SELECT_ANY,
@@ -153,7 +175,35 @@ final class RowKernels {
                 }
             }
         },
-        /** sigmoid-grouped: keys are sigmoid(x) + bias in double (Math.exp); the reference code per row. */
+        /** sigmoid-grouped: x and −|x| of the block in double ({@link #xs}, {@link #sig}); flags rows to leave. */
+        SIGMOID_PREPARE {
+            @Override
+            void run(RowKernels kr, float[] a, int off, int n, int[] ids, float[] w, int o) {
+                kr.sigmoidPrepare(a, off, n);
+            }
+        },
+        /** exp(−|x|), vectorised. */
+        SIGMOID_EXP {
+            @Override
+            void run(RowKernels kr, float[] a, int off, int n, int[] ids, float[] w, int o) {
+                VectorMath.expNonPositiveInPlace(kr.sig, n * kr.experts);
+            }
+        },
+        /** sigmoid(x) from exp(−|x|), vectorised. */
+        SIGMOID_DIVIDE {
+            @Override
+            void run(RowKernels kr, float[] a, int off, int n, int[] ids, float[] w, int o) {
+                VectorMath.sigmoidFromExp(kr.xs, kr.sig, n * kr.experts);
+            }
+        },
+        /** sigmoid-grouped: groups, top-k and weights on the keys, checked; near-ties go to the reference. */
+        SIGMOID_SELECT {
+            @Override
+            void run(RowKernels kr, float[] a, int off, int n, int[] ids, float[] w, int o) {
+                kr.sigmoidSelect(a, off, n, ids, w, o);
+            }
+        },
+        /** The reference code per row (kept for diagnosis: {@code -Dmoecast.router.reference-rows=true}). */
         REFERENCE_ROWS {
             @Override
             void run(RowKernels kr, float[] a, int off, int n, int[] ids, float[] w, int o) {
@@ -396,6 +446,143 @@ final class RowKernels {
             }
             sums[r] = acc.reduceLanes(VectorOperators.ADD);
         }
+    }
+
+    /**
+     * Gap below which two sigmoid-grouped keys (or group scores) count as a possible tie. The vector
+     * sigmoid is within ~1e-13 of the reference's {@code 1/(1 + Math.exp(−x))}; any decision closer than
+     * this goes to the reference code, so ids are identical, near-ties included.
+     */
+    static final double TIE_MARGIN = 0x1p-36;
+
+    private void sigmoidPrepare(float[] a, int off, int n) {
+        final int total = n * experts;
+        final double[] s = sig;
+        final double[] x = xs;
+        for (int r = 0, i = 0; r < n; r++) {
+            boolean bad = false;
+            for (int e = 0; e < experts; e++, i++) {
+                float v = a[off + i];
+                bad |= !(Math.abs(v) <= 700f);
+                x[i] = v;
+                s[i] = -Math.abs((double) v);
+            }
+            nonFinite[r] = bad;
+        }
+        int padded = (total + VectorMath.D.length() - 1) / VectorMath.D.length() * VectorMath.D.length();
+        java.util.Arrays.fill(s, total, padded, 0.0);
+        java.util.Arrays.fill(x, total, padded, 0.0);
+    }
+
+    /**
+     * Groups by the sum of their top-2 keys, the kept groups, top-k inside them and the renormalised
+     * unbiased weights, from the vector sigmoid. Rows with |x| &gt; 700 or NaN, and rows where a decision
+     * (kept-group boundary, order of the k selected, k-th vs next) is closer than {@link #TIE_MARGIN},
+     * are routed by the reference code instead.
+     */
+    private void sigmoidSelect(float[] a, int off, int n, int[] ids, float[] w, int o) {
+        final int E = experts;
+        final int G = spec.groups();
+        final int size = E / G;
+        final int tg = spec.topkGroups();
+        final double[] s = sig;
+        final double[] kk = key;
+        for (int r = 0; r < n; r++, o += k) {
+            int so = r * E;
+            if (nonFinite[r] || !sigmoidRow(s, so, E, G, size, tg, ids, w, o, kk)) {
+                scalar.routeOne(a, off + r * E, spec, ids, w, o, counts);
+            }
+        }
+    }
+
+    /** One row; false (nothing written, nothing counted) when a decision is too close to call. */
+    private boolean sigmoidRow(double[] s, int so, int E, int G, int size, int tg, int[] ids, float[] w, int o, double[] kk) {
+        for (int e = 0; e < E; e++) {
+            kk[e] = s[so + e] + bias[e];
+        }
+        boolean[] kg = keep;
+        if (G > 1) {
+            for (int g = 0; g < G; g++) {
+                double b1 = Double.NEGATIVE_INFINITY;
+                double b2 = Double.NEGATIVE_INFINITY;
+                for (int e = g * size; e < (g + 1) * size; e++) {
+                    double v = kk[e];
+                    b2 = Math.max(b2, Math.min(b1, v)); // branch-free: keys are finite here
+                    b1 = Math.max(b1, v);
+                }
+                groupScore[g] = size == 1 ? b1 : b1 + b2;
+            }
+            if (tg < G) {
+                topK(groupScore, 1, G, null, tg + 1);
+                if (topVal[tg - 1] - topVal[tg] <= 4 * TIE_MARGIN) {
+                    return false;
+                }
+                java.util.Arrays.fill(kg, false);
+                for (int j = 0; j < tg; j++) {
+                    kg[topIdx[j]] = true;
+                }
+            } else {
+                java.util.Arrays.fill(kg, true);
+            }
+        }
+        int want = Math.min(k + 1, G > 1 ? tg * size : E);
+        int c = G > 1 ? topK(kk, G, size, kg, want) : topK(kk, 1, E, null, want);
+        for (int j = 0; j + 1 < c; j++) {
+            if (topVal[j] - topVal[j + 1] <= 2 * TIE_MARGIN) {
+                return false;
+            }
+        }
+        double sum = 0;
+        for (int j = 0; j < k; j++) {
+            int id = topIdx[j];
+            if (a_tooSmall(s[so + id])) {
+                return false;
+            }
+            sum += s[so + id];
+        }
+        for (int j = 0; j < k; j++) {
+            int id = topIdx[j];
+            ids[o + j] = id;
+            counts[id]++;
+            w[o + j] = sum > 0 ? (float) (s[so + id] / sum) : (float) (1.0 / k);
+        }
+        return true;
+    }
+
+    /** A sigmoid so small (x below about −700) that the reference's own exp may differ: leave it to it. */
+    private static boolean a_tooSmall(double sigmoid) {
+        return sigmoid < 1e-300;
+    }
+
+    /**
+     * The {@code want} largest of {@code v[0 .. groups·size)}, only in groups g with {@code allowed[g]}
+     * when allowed is given, into {@link #topVal}/{@link #topIdx}, descending, lower index first on
+     * equal values; returns how many.
+     */
+    private int topK(double[] v, int groups, int size, boolean[] allowed, int want) {
+        final double[] tv = topVal;
+        final int[] ti = topIdx;
+        int c = 0;
+        for (int g = 0; g < groups; g++) {
+            if (allowed != null && !allowed[g]) {
+                continue;
+            }
+            for (int i = g * size, end = i + size; i < end; i++) {
+                double x = v[i];
+                if (c == want && !(x > tv[c - 1])) {
+                    continue;
+                }
+                int j = c == want ? c - 1 : c++;
+                while (j > 0 && x > tv[j - 1]) {
+                    tv[j] = tv[j - 1];
+                    ti[j] = ti[j - 1];
+                    j--;
+                }
+                tv[j] = x;
+                ti[j] = i;
+            }
+        }
+        return c;
     }
 
     /**

@@ -149,4 +149,29 @@ final class VectorMath {
             bits.reinterpretAsDoubles().blend(0.0, live.not()).intoArray(x, i);
         }
     }
+
+    /**
+     * The logistic function from e = exp(−|x|) ({@link #expNonPositiveInPlace} of −|x|): in place,
+     * {@code e[i] = (x[i] < 0 ? e[i] : 1) / (1 + e[i])}, i.e. 1/(1 + exp(−x)) without overflow. Relative
+     * error about 1e-13. Both arrays must hold n rounded up to whole vectors.
+     */
+    static void sigmoidFromExp(double[] x, double[] e, int n) {
+        final int dl = D.length();
+        for (int i = 0; i < n; i += dl) {
+            DoubleVector ev = DoubleVector.fromArray(D, e, i);
+            VectorMask<Double> neg = DoubleVector.fromArray(D, x, i).compare(VectorOperators.LT, 0.0);
+            DoubleVector.broadcast(D, 1.0).blend(ev, neg).div(ev.add(1.0)).intoArray(e, i);
+        }
+    }
+
+    /** {@code x[i] = sigmoid(x[i])} via {@link #expNonPositiveInPlace} and {@link #sigmoidFromExp} (tests). */
+    static void sigmoidInPlace(double[] x, int n) {
+        double[] e = new double[x.length];
+        for (int i = 0; i < n; i++) {
+            e[i] = -Math.abs(x[i]);
+        }
+        expNonPositiveInPlace(e, n);
+        sigmoidFromExp(x, e, n);
+        System.arraycopy(e, 0, x, 0, n);
+    }
 }

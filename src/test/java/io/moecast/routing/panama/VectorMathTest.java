@@ -141,4 +141,29 @@ class VectorMathTest {
         }
         assertTrue(worst < 1e-12, "worst relative error " + worst);
     }
+
+    @Test
+    void vectorSigmoidIsWithinTheTieMarginOfTheReference() {
+        Random r = new Random(6);
+        int n = 4000;
+        double[] x = new double[n + VectorMath.D.length()];
+        float[] f = new float[n];
+        for (int i = 0; i < n; i++) {
+            f[i] = (float) (r.nextGaussian() * (i % 3 == 0 ? 40 : 3));
+            x[i] = f[i];
+        }
+        f[0] = 0f;
+        x[0] = 0;
+        f[1] = -0f;
+        x[1] = -0.0;
+        VectorMath.sigmoidInPlace(x, n);
+        double worst = 0;
+        for (int i = 0; i < n; i++) {
+            double want = 1.0 / (1.0 + Math.exp(-(double) f[i]));
+            worst = Math.max(worst, Math.abs(x[i] - want));
+        }
+        assertTrue(worst < RowKernels.TIE_MARGIN / 100, "worst absolute error " + worst);
+        assertEquals(0.5, x[0]);
+        assertEquals(0.5, x[1]);
+    }
 }
