@@ -1,8 +1,11 @@
 package io.moecast.routing;
 
+import io.moecast.UserError;
+
 import java.lang.invoke.MethodHandle;
 import java.lang.invoke.MethodHandles;
 import java.lang.invoke.MethodType;
+import java.lang.reflect.InvocationTargetException;
 import java.util.Locale;
 import java.util.concurrent.atomic.AtomicBoolean;
 
@@ -45,8 +48,28 @@ public final class Routers {
         return switch (n) {
             case "scalar" -> new ScalarRouter();
             case "vector", "auto" -> vectorOrScalar(threads);
+            case "cuda" -> cuda();
             default -> throw new IllegalArgumentException("unknown router '" + name + "' (use scalar, vector, cuda or auto)");
         };
+    }
+
+    /**
+     * The CUDA router, loaded reflectively so JCuda links only here. Without a usable GPU (no driver, no
+     * device, no kernels in the jar) it throws a {@link UserError} with a one-line reason, so a command
+     * run with {@code --impl cuda} exits 2 with that line.
+     */
+    private static Router cuda() {
+        try {
+            return (Router) Class.forName("io.moecast.routing.cuda.CudaRouter").getMethod("create").invoke(null);
+        } catch (InvocationTargetException e) {
+            Throwable c = e.getCause() == null ? e : e.getCause();
+            if (c instanceof UserError u) {
+                throw u;
+            }
+            throw new UserError("the cuda router is unavailable: " + c.getClass().getSimpleName() + ": " + c.getMessage(), c);
+        } catch (ReflectiveOperationException | LinkageError e) {
+            throw new UserError("the cuda router is unavailable: " + e.getClass().getSimpleName() + ": " + e.getMessage(), e);
+        }
     }
 
     private static Router vectorOrScalar(int threads) {

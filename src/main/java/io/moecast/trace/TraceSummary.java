@@ -96,6 +96,9 @@ public record TraceSummary(String file, String model, long steps, int layers, in
         m.put("tokensPerStep", tokensPerStepMeta);
         m.put("topK", topK);
         m.put("routedSlotsPerLayerStep", Map.of("min", slotsMin, "median", slotsMedian, "max", slotsMax));
+        if (topK > 0) {
+            m.put("tokensPerStepObserved", Map.of("min", slotsMin / topK, "median", slotsMedian / topK, "max", slotsMax / topK));
+        }
         m.put("totalCount", total);
         List<Map<String, Object>> perLayer = new ArrayList<>();
         for (int l = 0; l < layers; l++) {
@@ -121,6 +124,9 @@ public record TraceSummary(String file, String model, long steps, int layers, in
         sb.append(String.format("shape     [%d steps, %d MoE layers, %d experts]  (steps %d..%d)%n", steps, layers, experts, firstStep, firstStep + steps - 1));
         sb.append(String.format("routing   top-%s, %s tokens per step (metadata)%n", topK > 0 ? topK : "?", tokensPerStepMeta > 0 ? tokensPerStepMeta : "?"));
         sb.append(String.format("routed    token-slots per layer and step: min %d, median %d, max %d; total %d%n", slotsMin, slotsMedian, slotsMax, total));
+        if (topK > 0) {
+            sb.append(String.format("tokens    per step (token-slots / top-k): min %d, median %d, max %d%n", slotsMin / topK, slotsMedian / topK, slotsMax / topK));
+        }
         sb.append("imbalance (max / mean expert load) per MoE layer\n");
         sb.append(String.format("  %-6s %10s %10s %10s %10s%n", "layer", "start", "middle", "end", "mean"));
         for (int l = 0; l < layers; l++) {

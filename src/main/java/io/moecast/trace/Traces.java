@@ -69,13 +69,18 @@ public final class Traces {
         }
         long size = Files.size(path);
         if (size == 0) {
-            throw UserError.inFile(path, "", "empty file");
+            throw UserError.inFile(path, "byte 0", "empty file");
         }
         TraceMeta meta = Sidecar.read(path);
         byte[] head = head(path, 8);
         if (startsWith(head, NPY)) {
             FileChannel ch = FileChannel.open(path, StandardOpenOption.READ);
-            return new NpyTraceReader(path, ch, size, meta);
+            try {
+                return new NpyTraceReader(path, ch, size, meta);
+            } catch (RuntimeException | IOException e) {
+                ch.close();
+                throw e;
+            }
         }
         if (startsWith(head, ZIP)) {
             return openNpz(path, meta);
@@ -87,10 +92,15 @@ public final class Traces {
             in.reset();
             if (inner.length == 0) {
                 in.close();
-                throw UserError.inFile(path, "", "empty file (inside gzip)");
+                throw UserError.inFile(path, "byte 0", "empty file (inside gzip)");
             }
             if (startsWith(inner, NPY)) {
-                return new NpyTraceReader(path, Channels.newChannel(in), -1, meta);
+                try {
+                    return new NpyTraceReader(path, Channels.newChannel(in), -1, meta);
+                } catch (RuntimeException | IOException e) {
+                    in.close();
+                    throw e;
+                }
             }
             in.close();
             return openText(path, meta, () -> new InputStreamReader(new GZIPInputStream(Files.newInputStream(path), 1 << 16), StandardCharsets.UTF_8), inner);
@@ -100,17 +110,24 @@ public final class Traces {
 
     private static TraceReader openText(Path path, TraceMeta meta, CsvTraceReader.Source src, byte[] head) throws IOException {
         for (byte b : head) {
-            if (b == 0 || (b < 0x20 && b != '\n' && b != '\r' && b != '\t')) {
+            int u = b & 0xff; // UTF-8 bytes >= 0x80 (a BOM, accented names) are text
+            if (u < 0x20 && u != '\n' && u != '\r' && u != '\t') {
                 throw UserError.inFile(path, "byte 0", "not a recognised trace format (binary data that is not NPY, NPZ or gzip)");
             }
         }
         int first = firstNonSpace(src);
         if (first < 0) {
-            throw UserError.inFile(path, "", "empty file (only whitespace)");
+            throw UserError.inFile(path, "byte 0", "empty file (only whitespace)");
         }
         if (first == '{') {
             Reader r = src.open();
-            return new JsonlTraceReader(path, r instanceof BufferedReader br ? br : new BufferedReader(r, 1 << 16), meta);
+            BufferedReader br = r instanceof BufferedReader b ? b : new BufferedReader(r, 1 << 16);
+            try {
+                return new JsonlTraceReader(path, br, meta);
+            } catch (RuntimeException | IOException e) {
+                br.close();
+                throw e;
+            }
         }
         return new CsvTraceReader(path, src, meta);
     }
@@ -143,7 +160,9 @@ public final class Traces {
         }
         if (arrays.size() != 1) {
             zip.close();
-            throw UserError.inFile(path, "", ".npz must hold exactly one array, found " + arrays.size());
+            String names = arrays.stream().limit(4).map(z -> "'" + z.getName() + "'").collect(java.util.stream.Collectors.joining(", "));
+            throw UserError.inFile(path, arrays.isEmpty() ? "zip entries" : "zip entries " + names,
+                    ".npz must hold exactly one array, found " + arrays.size());
         }
         InputStream in = new BufferedInputStream(zip.getInputStream(arrays.getFirst()), 1 << 16) {
             @Override
@@ -152,7 +171,12 @@ public final class Traces {
                 zip.close();
             }
         };
-        return new NpyTraceReader(path, Channels.newChannel(in), -1, meta);
+        try {
+            return new NpyTraceReader(path, Channels.newChannel(in), -1, meta);
+        } catch (RuntimeException | IOException e) {
+            in.close();
+            throw e;
+        }
     }
 
     private static byte[] head(Path path, int n) throws IOException {
@@ -189,6 +213,11 @@ public final class Traces {
         long cap = known >= 0 ? known * per : 1024L * per;
         if (known >= 0 && cap > Integer.MAX_VALUE - 8) {
             throw UserError.inFile(r.path(), "", "too large to load into memory (" + known + " steps); use the streaming commands");
+        }
+        long heap = Runtime.getRuntime().maxMemory();
+        if (known >= 0 && heap != Long.MAX_VALUE && cap * 4 > heap - (heap >> 3)) {
+            throw UserError.inFile(r.path(), "", "too large to load into memory (" + (cap * 4 >> 20) + " MiB of counts, the JVM heap is "
+                    + (heap >> 20) + " MiB); raise the heap (MOECAST_JAVA_OPTS=-Xmx...) or use the streaming commands");
         }
         int[] counts = new int[(int) Math.max(per, cap)];
         int[] step = new int[per];

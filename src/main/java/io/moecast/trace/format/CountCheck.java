@@ -4,6 +4,8 @@ import io.moecast.UserError;
 
 /** Validation of one count as read from a file: a non-negative whole number that fits an int. */
 final class CountCheck {
+    private static final java.util.regex.Pattern DECIMAL = java.util.regex.Pattern.compile("[+-]?(\\d+\\.?\\d*|\\.\\d+)([eE][+-]?\\d+)?");
+
     private CountCheck() {
     }
 
@@ -56,6 +58,16 @@ final class CountCheck {
             } catch (NumberFormatException e) {
                 throw UserError.inFile(file, where, "not a number: '" + clip(s) + "'");
             }
+        }
+        String lower = s.toLowerCase(java.util.Locale.ROOT);
+        if (lower.equals("nan") || lower.equals("-nan") || lower.equals("+nan")) { // numpy/pandas spelling
+            throw UserError.inFile(file, where, "NaN count");
+        }
+        if (lower.matches("[+-]?inf(inity)?")) {
+            throw UserError.inFile(file, where, "infinite count");
+        }
+        if (!DECIMAL.matcher(s).matches()) { // Double.parseDouble would also take "12f", "0x1p3"
+            throw UserError.inFile(file, where, "not a number: '" + clip(s) + "'");
         }
         double d;
         try {

@@ -47,8 +47,22 @@ public final class CsvTraceReader implements TraceReader {
         this.meta = meta;
         Scan scan = prescan(path, source);
         this.wide = scan.wide;
-        this.layers = scan.layers;
-        this.experts = scan.experts;
+        int l = scan.layers;
+        int e = scan.experts;
+        if (!wide) {
+            // Long form may omit zero rows, so a layer or expert that never received a token would be
+            // missing from the scan: the sidecar's shape (when there is one) is the lower bound.
+            int[] moe = meta.moeLayerIndices();
+            if (moe != null) {
+                l = Math.max(l, moe.length);
+            }
+            com.fasterxml.jackson.databind.JsonNode ex = meta.json().get("experts");
+            if (ex != null && ex.canConvertToInt() && ex.asInt() > 0 && ex.asInt() <= 1_000_000) {
+                e = Math.max(e, ex.asInt());
+            }
+        }
+        this.layers = l;
+        this.experts = e;
         this.steps = scan.steps;
         this.firstStep = scan.firstStep;
         this.seen = new boolean[layers * experts];
@@ -74,9 +88,24 @@ public final class CsvTraceReader implements TraceReader {
         try {
             return i.hasNext() ? i.next() : null;
         } catch (UncheckedIOException e) {
-            throw UserError.inFile(path, "line " + (line + 1), "malformed CSV (" + e.getCause().getMessage() + ")");
+            throw UserError.inFile(path, "line " + (line + 1), textProblem(e.getCause(), "malformed CSV"));
         }
     }
+
+    /** The message for an I/O problem met while reading text (gzip damage, bad encoding, ...). */
+    static String textProblem(IOException e, String otherwise) {
+        if (e instanceof java.io.EOFException || e instanceof java.util.zip.ZipException) {
+            return "truncated or corrupt compressed data (" + e.getMessage() + ")";
+        }
+        if (e instanceof java.nio.charset.CharacterCodingException) {
+            return "not UTF-8 text";
+        }
+        return otherwise + " (" + e.getMessage() + ")";
+    }
+
+    private static final int MAX_LAYERS = 100_000;
+    private static final int MAX_EXPERTS = 1_000_000;
+    private static final long MAX_COUNTS_PER_STEP = 1L << 28;
 
     private record Scan(boolean wide, int layers, int experts, long steps, long firstStep) {
     }
@@ -106,11 +135,18 @@ public final class CsvTraceReader implements TraceReader {
                     throw UserError.inFile(path, where, "ragged row: " + r.size() + " fields, the header has " + width);
                 }
                 long step = parseIndex(path, where, r.get(0), "step");
-                int layer = (int) parseIndex(path, where, r.get(1), "layer");
-                if (!wide) {
-                    maxExpert = Math.max(maxExpert, (int) parseIndex(path, where, r.get(2), "expert"));
+                long layer = parseIndex(path, where, r.get(1), "layer");
+                if (layer >= MAX_LAYERS) {
+                    throw UserError.inFile(path, where, "implausible layer index " + layer + " (limit " + (MAX_LAYERS - 1) + ")");
                 }
-                maxLayer = Math.max(maxLayer, layer);
+                if (!wide) {
+                    long expert = parseIndex(path, where, r.get(2), "expert");
+                    if (expert >= MAX_EXPERTS) {
+                        throw UserError.inFile(path, where, "implausible expert index " + expert + " (limit " + (MAX_EXPERTS - 1) + ")");
+                    }
+                    maxExpert = Math.max(maxExpert, (int) expert);
+                }
+                maxLayer = Math.max(maxLayer, (int) layer);
                 if (first == Long.MIN_VALUE) {
                     first = step;
                     prev = step;
@@ -124,8 +160,8 @@ public final class CsvTraceReader implements TraceReader {
             if (first == Long.MIN_VALUE) {
                 throw UserError.inFile(path, "line 2", "no data rows after the header");
             }
-            if (maxLayer > 100_000 || maxExpert > 1_000_000) {
-                throw UserError.inFile(path, "", "implausible shape: layer index " + maxLayer + ", expert index " + maxExpert);
+            if ((long) (maxLayer + 1) * (maxExpert + 1) > MAX_COUNTS_PER_STEP) {
+                throw UserError.inFile(path, "", "implausible shape: " + (maxLayer + 1) + " layers x " + (maxExpert + 1) + " experts per step");
             }
             return new Scan(wide, maxLayer + 1, maxExpert + 1, steps, first);
         }
@@ -140,13 +176,18 @@ public final class CsvTraceReader implements TraceReader {
         }
     }
 
+    private static String first(CSVRecord h) {
+        String f = h.get(0);
+        return f.startsWith("\uFEFF") ? f.substring(1).trim() : f; // a byte-order mark (spreadsheet exports)
+    }
+
     private static boolean isLongHeader(CSVRecord h) {
-        return h.size() == 4 && h.get(0).equalsIgnoreCase("step") && h.get(1).equalsIgnoreCase("layer")
+        return h.size() == 4 && first(h).equalsIgnoreCase("step") && h.get(1).equalsIgnoreCase("layer")
                 && h.get(2).equalsIgnoreCase("expert") && (h.get(3).equalsIgnoreCase("tokens") || h.get(3).equalsIgnoreCase("count"));
     }
 
     private static boolean isWideHeader(CSVRecord h) {
-        if (h.size() < 3 || !h.get(0).equalsIgnoreCase("step") || !h.get(1).equalsIgnoreCase("layer")) {
+        if (h.size() < 3 || !first(h).equalsIgnoreCase("step") || !h.get(1).equalsIgnoreCase("layer")) {
             return false;
         }
         for (int c = 2; c < h.size(); c++) {

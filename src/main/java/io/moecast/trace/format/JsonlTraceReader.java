@@ -52,7 +52,7 @@ public final class JsonlTraceReader implements TraceReader {
 
     private JsonNode readLine() throws IOException {
         String s;
-        while ((s = in.readLine()) != null) {
+        while ((s = readRaw()) != null) {
             lineNo++;
             if (s.isBlank()) {
                 continue;
@@ -69,6 +69,14 @@ public final class JsonlTraceReader implements TraceReader {
             }
         }
         return null;
+    }
+
+    private String readRaw() {
+        try {
+            return in.readLine();
+        } catch (IOException e) {
+            throw UserError.inFile(path, "line " + (lineNo + 1), CsvTraceReader.textProblem(e, "cannot read"));
+        }
     }
 
     private JsonNode loads(JsonNode n, long line) {

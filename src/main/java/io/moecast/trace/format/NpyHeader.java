@@ -30,11 +30,18 @@ public final class NpyHeader {
     private final DType dtype;
     private final long[] shape;
     private final long dataOffset;
+    private final int dictOffset;
 
-    NpyHeader(DType dtype, long[] shape, long dataOffset) {
+    NpyHeader(DType dtype, long[] shape, int dictOffset, long dataOffset) {
         this.dtype = dtype;
         this.shape = shape;
+        this.dictOffset = dictOffset;
         this.dataOffset = dataOffset;
+    }
+
+    /** The position of the header dict, for messages: "byte 10 (NPY header)". */
+    public String where() {
+        return "byte " + dictOffset + " (NPY header)";
     }
 
     public DType dtype() {
@@ -104,23 +111,31 @@ public final class NpyHeader {
             throw UserError.inFile(file, "byte " + (prefix + hgot), "truncated NPY header (expected " + headerLen + " header bytes)");
         }
         String dict = new String(hb.array(), 0, hgot, major == 3 ? StandardCharsets.UTF_8 : StandardCharsets.ISO_8859_1).trim();
-        return parse(dict, file, prefix + headerLen);
+        return parse(dict, file, prefix, prefix + headerLen);
     }
 
-    static NpyHeader parse(String dict, Object file, long dataOffset) {
-        String descr = stringValue(dict, "descr", file);
-        String fortran = rawValue(dict, "fortran_order", file);
-        String shapeText = rawValue(dict, "shape", file);
-        if (fortran.startsWith("True")) {
-            throw UserError.inFile(file, "header", "Fortran-order arrays are not supported (save with numpy.ascontiguousarray)");
+    /** Parses the header dict found at byte {@code dictOffset}; errors name "byte N (NPY header)". */
+    static NpyHeader parse(String dict, Object file, int dictOffset, long dataOffset) {
+        String at = "byte " + dictOffset + " (NPY header)";
+        if (!dict.startsWith("{") || !dict.endsWith("}")) {
+            throw UserError.inFile(file, at, "corrupt NPY header (not a Python dict: '" + CountCheck.clip(dict) + "')");
         }
-        DType dt = parseDType(descr, file);
+        String descr = stringValue(dict, "descr", file, at);
+        String fortran = rawValue(dict, "fortran_order", file, at);
+        String shapeText = rawValue(dict, "shape", file, at);
+        if (fortran.startsWith("True")) {
+            throw UserError.inFile(file, at, "Fortran-order arrays are not supported (save with numpy.ascontiguousarray)");
+        }
+        if (!fortran.startsWith("False")) {
+            throw UserError.inFile(file, at, "corrupt NPY header (fortran_order is neither True nor False)");
+        }
+        DType dt = parseDType(descr, file, at);
         if (!shapeText.startsWith("(")) {
-            throw UserError.inFile(file, "header", "corrupt NPY header (shape " + shapeText + ")");
+            throw UserError.inFile(file, at, "corrupt NPY header (shape " + CountCheck.clip(shapeText) + ")");
         }
         int close = shapeText.indexOf(')');
         if (close < 0) {
-            throw UserError.inFile(file, "header", "corrupt NPY header (shape " + shapeText + ")");
+            throw UserError.inFile(file, at, "corrupt NPY header (shape " + CountCheck.clip(shapeText) + ")");
         }
         List<Long> dims = new ArrayList<>();
         for (String part : shapeText.substring(1, close).split(",")) {
@@ -138,16 +153,16 @@ public final class NpyHeader {
                 }
                 dims.add(v);
             } catch (NumberFormatException e) {
-                throw UserError.inFile(file, "header", "corrupt NPY header (shape " + shapeText.substring(0, close + 1) + ")");
+                throw UserError.inFile(file, at, "corrupt NPY header (shape " + shapeText.substring(0, close + 1) + ")");
             }
         }
         long[] shape = dims.stream().mapToLong(Long::longValue).toArray();
-        return new NpyHeader(dt, shape, dataOffset);
+        return new NpyHeader(dt, shape, dictOffset, dataOffset);
     }
 
-    static DType parseDType(String descr, Object file) {
+    static DType parseDType(String descr, Object file, String at) {
         if (descr.length() < 3) {
-            throw UserError.inFile(file, "header", "unsupported dtype '" + descr + "'");
+            throw UserError.inFile(file, at, "unsupported dtype '" + descr + "' (use int32, int64, float32 or float64)");
         }
         char bo = descr.charAt(0);
         char kind = descr.charAt(1);
@@ -155,7 +170,7 @@ public final class NpyHeader {
         try {
             size = Integer.parseInt(descr.substring(2));
         } catch (NumberFormatException e) {
-            throw UserError.inFile(file, "header", "unsupported dtype '" + descr + "' (use int32, int64, float32 or float64)");
+            throw UserError.inFile(file, at, "unsupported dtype '" + descr + "' (use int32, int64, float32 or float64)");
         }
         ByteOrder order = switch (bo) {
             case '<', '|', '=' -> ByteOrder.LITTLE_ENDIAN;
@@ -168,34 +183,34 @@ public final class NpyHeader {
             default -> false;
         };
         if (!ok) {
-            throw UserError.inFile(file, "header", "unsupported dtype '" + descr + "' (use int32, int64, float32 or float64)");
+            throw UserError.inFile(file, at, "unsupported dtype '" + descr + "' (use int32, int64, float32 or float64)");
         }
         return new DType(kind, size, order, descr);
     }
 
-    private static String rawValue(String dict, String key, Object file) {
+    private static String rawValue(String dict, String key, Object file, String at) {
         int k = dict.indexOf("'" + key + "'");
         if (k < 0) {
             k = dict.indexOf("\"" + key + "\"");
         }
         if (k < 0) {
-            throw UserError.inFile(file, "header", "corrupt NPY header (no '" + key + "')");
+            throw UserError.inFile(file, at, "corrupt NPY header (no '" + key + "')");
         }
         int colon = dict.indexOf(':', k + key.length() + 2);
         if (colon < 0) {
-            throw UserError.inFile(file, "header", "corrupt NPY header near '" + key + "'");
+            throw UserError.inFile(file, at, "corrupt NPY header near '" + key + "'");
         }
         return dict.substring(colon + 1).trim();
     }
 
-    private static String stringValue(String dict, String key, Object file) {
-        String v = rawValue(dict, key, file);
+    private static String stringValue(String dict, String key, Object file, String at) {
+        String v = rawValue(dict, key, file, at);
         if (v.isEmpty() || (v.charAt(0) != '\'' && v.charAt(0) != '"')) {
-            throw UserError.inFile(file, "header", "unsupported dtype (structured or object arrays are not traces)");
+            throw UserError.inFile(file, at, "unsupported dtype (structured or object arrays are not traces)");
         }
         int end = v.indexOf(v.charAt(0), 1);
         if (end < 0) {
-            throw UserError.inFile(file, "header", "corrupt NPY header near '" + key + "'");
+            throw UserError.inFile(file, at, "corrupt NPY header near '" + key + "'");
         }
         return v.substring(1, end);
     }

@@ -44,18 +44,19 @@ public final class NpyTraceReader implements TraceReader {
             layers = 1;
             experts = toInt(shape[1], "experts");
         } else {
-            throw UserError.inFile(path, "header", "shape " + java.util.Arrays.toString(shape)
+            throw UserError.inFile(path, header.where(), "shape " + java.util.Arrays.toString(shape)
                     + " is not a trace (expected [steps, layers, experts] or [steps, experts])");
         }
         if (layers < 1 || experts < 1) {
-            throw UserError.inFile(path, "header", "shape " + java.util.Arrays.toString(shape) + " has no experts");
+            throw UserError.inFile(path, header.where(), "shape " + java.util.Arrays.toString(shape) + " has no experts");
         }
         long stepBytes = (long) layers * experts * header.dtype().size();
         if (stepBytes > Integer.MAX_VALUE - 64) {
-            throw UserError.inFile(path, "header", "one step holds too many counts (" + layers + " x " + experts + ")");
+            throw UserError.inFile(path, header.where(), "one step holds too many counts (" + layers + " x " + experts + ")");
         }
         if (knownSize >= 0) {
-            long need = header.dataOffset() + steps * stepBytes;
+            long dataBytes = steps > (Long.MAX_VALUE - header.dataOffset()) / stepBytes ? Long.MAX_VALUE - header.dataOffset() : steps * stepBytes;
+            long need = header.dataOffset() + dataBytes;
             if (knownSize < need) {
                 long whole = (knownSize - header.dataOffset()) / stepBytes;
                 throw UserError.inFile(path, "byte " + knownSize, "truncated: the header promises " + steps
@@ -68,7 +69,7 @@ public final class NpyTraceReader implements TraceReader {
 
     private int toInt(long v, String what) {
         if (v > Integer.MAX_VALUE) {
-            throw UserError.inFile(path, "header", "too many " + what + ": " + v);
+            throw UserError.inFile(path, header.where(), "too many " + what + ": " + v);
         }
         return (int) v;
     }
@@ -119,10 +120,15 @@ public final class NpyTraceReader implements TraceReader {
         }
         long s = index + 1;
         buf.clear();
-        int got = NpyHeader.readFully(ch, buf);
+        int got;
+        try {
+            got = NpyHeader.readFully(ch, buf);
+        } catch (java.io.EOFException | java.util.zip.ZipException e) {
+            throw UserError.inFile(path, "step " + (firstStep + s), "truncated or corrupt compressed data (" + e.getMessage() + ")");
+        }
         if (got < buf.capacity()) {
             long at = header.dataOffset() + s * buf.capacity() + got;
-            throw UserError.inFile(path, "byte " + at, "truncated: the file ends inside step " + s + " of " + steps);
+            throw UserError.inFile(path, "byte " + at, "truncated: the data ends inside step " + (firstStep + s) + " (row " + s + " of " + steps + ")");
         }
         buf.flip();
         decode(dst, s);

@@ -1,0 +1,227 @@
+package io.moecast.analysis;
+
+/**
+ * The fluctuation-to-noise ratio of every MoE layer over a sliding window, the statistic the state
+ * detectors ({@link StateDetectors}) threshold. Streaming: O(layers·experts·window) memory,
+ * O(layers·experts) work per step, no allocation after construction.
+ *
+ * <p>For layer l at step t, over the window of the last w steps (w = {@link #window()}), with
+ * p<sub>s,e</sub> expert e's share of the layer's routed tokens at step s:
+ * <ul>
+ *   <li>fluctuation V = (1/E) Σ<sub>e</sub> s²<sub>e</sub>, s²<sub>e</sub> the (unbiased, 1/(w−1))
+ *       sample variance of p<sub>·,e</sub> over the window;</li>
+ *   <li>noise σ² = (1/E) Σ<sub>e</sub> (1/(2(w−1))) Σ<sub>s</sub> (p<sub>s,e</sub> − p<sub>s−1,e</sub>)²
+ *       over the w−1 successive differences inside the window: half the mean squared successive
+ *       difference (von Neumann, 1941), an estimate of the step-to-step noise variance that a slowly
+ *       moving mean barely affects;</li>
+ *   <li>ratio R = V / σ². For a series whose mean does not move (any noise, any amplitude, any number
+ *       of tokens per step) E[R] ≈ 1; a mean that moves within the window (drift, trends, jumps, slow
+ *       oscillation) adds its variance to V but hardly to σ², so R − 1 is the variance of the moving
+ *       part in units of the noise. R is 2/η with η von Neumann's ratio.</li>
+ * </ul>
+ * R is defined once a full window has been seen ({@link #full()}); a layer whose proportions never
+ * change has V = σ² = 0 and R = 0.
+ *
+ * <p>The running sums are recomputed exactly from the window every w steps, so rounding error does not
+ * accumulate over long traces.
+ */
+public final class NoiseRatio {
+    private final int layers;
+    private final int experts;
+    private final int window;
+    /** Proportions ring: {@code [slot][layer*experts + expert]}, slot = step mod window. */
+    private final double[] ring;
+    /** Σ p and Σ p² over the window, per layer and expert. */
+    private final double[] sum;
+    private final double[] sumSq;
+    /** Σ_e (p_s − p_{s−1})² per step, ring {@code [slot][layer]}; the slot of the window's oldest step holds the difference that left. */
+    private final double[] diffRing;
+    private final double[] diffSum;
+    private final double[] prop;
+    private final double[] ratio;
+    private final double[] fluct;
+    private final double[] noise;
+    private long seen;
+
+    public NoiseRatio(int layers, int experts, int window) {
+        if (layers < 1 || experts < 1) {
+            throw new IllegalArgumentException("need at least one layer and one expert, got " + layers + " x " + experts);
+        }
+        if (window < 3) {
+            throw new IllegalArgumentException("window must be at least 3 steps, got " + window);
+        }
+        long cells = (long) layers * experts * window;
+        if (cells > Integer.MAX_VALUE - 8) {
+            throw new IllegalArgumentException("layers x experts x window = " + cells + " is too large");
+        }
+        this.layers = layers;
+        this.experts = experts;
+        this.window = window;
+        int le = layers * experts;
+        ring = new double[window * le];
+        sum = new double[le];
+        sumSq = new double[le];
+        diffRing = new double[window * layers];
+        diffSum = new double[layers];
+        prop = new double[le];
+        ratio = new double[layers];
+        fluct = new double[layers];
+        noise = new double[layers];
+    }
+
+    public int layers() {
+        return layers;
+    }
+
+    public int experts() {
+        return experts;
+    }
+
+    public int window() {
+        return window;
+    }
+
+    /** Steps observed since construction or {@link #reset()}. */
+    public long seen() {
+        return seen;
+    }
+
+    /** True once a full window has been observed, so {@link #ratio(int)} is defined. */
+    public boolean full() {
+        return seen >= window;
+    }
+
+    /** Feeds one step of counts, {@code counts[layer*experts + expert]}. */
+    public void observe(int[] counts) {
+        if (counts.length < layers * experts) {
+            throw new IllegalArgumentException("counts holds " + counts.length + " values, need " + layers * experts);
+        }
+        int E = experts;
+        for (int l = 0; l < layers; l++) {
+            io.moecast.trace.LoadTrace.proportions(counts, l * E, E, prop, l * E);
+        }
+        observeProportions(prop);
+    }
+
+    /** Feeds one step of proportions, {@code p[layer*experts + expert]} (each layer summing to 1). */
+    public void observeProportions(double[] p) {
+        int E = experts;
+        int le = layers * E;
+        int slot = (int) (seen % window);
+        int prevSlot = (int) ((seen + window - 1) % window);
+        int base = slot * le;
+        int prevBase = prevSlot * le;
+        boolean evict = seen >= window;
+        for (int l = 0; l < layers; l++) {
+            double d2 = 0;
+            int o = l * E;
+            for (int e = 0; e < E; e++) {
+                double x = p[o + e];
+                int i = o + e;
+                if (evict) {
+                    double old = ring[base + i];
+                    sum[i] -= old;
+                    sumSq[i] -= old * old;
+                }
+                if (seen > 0) {
+                    double d = x - ring[prevBase + i];
+                    d2 += d * d;
+                }
+                ring[base + i] = x;
+                sum[i] += x;
+                sumSq[i] += x * x;
+            }
+            // diffRing[slot] holds the difference ending at the step in that slot; the window
+            // [t−w+1, t] uses the w−1 differences ending at t−w+2..t.
+            int ds = slot * layers + l;
+            if (evict) {
+                diffSum[l] -= diffRing[ds];
+            }
+            diffRing[ds] = seen > 0 ? d2 : 0.0;
+            diffSum[l] += diffRing[ds];
+        }
+        seen++;
+        if (seen % window == 0) {
+            recompute();
+        }
+        if (seen >= window) {
+            update();
+        }
+    }
+
+    /** Exact sums from the ring (every w steps, O(layers·experts) amortised). */
+    private void recompute() {
+        int E = experts;
+        int le = layers * E;
+        java.util.Arrays.fill(sum, 0.0);
+        java.util.Arrays.fill(sumSq, 0.0);
+        java.util.Arrays.fill(diffSum, 0.0);
+        for (int s = 0; s < window; s++) {
+            int b = s * le;
+            for (int i = 0; i < le; i++) {
+                double x = ring[b + i];
+                sum[i] += x;
+                sumSq[i] += x * x;
+            }
+        }
+        // diffSum holds every slot; update() leaves out the oldest step's difference, which reaches
+        // outside the window.
+        for (int i = 0; i < diffRing.length; i++) {
+            diffSum[i % layers] += diffRing[i];
+        }
+    }
+
+    private void update() {
+        int E = experts;
+        int oldest = (int) (seen % window);
+        double inv = 1.0 / window;
+        for (int l = 0; l < layers; l++) {
+            double v = 0;
+            int o = l * E;
+            for (int e = 0; e < E; e++) {
+                double m = sum[o + e] * inv;
+                double var = sumSq[o + e] * inv - m * m;
+                v += var > 0 ? var : 0.0;
+            }
+            // unbiased: Σ(x−x̄)²/(w−1) = w·(population variance)/(w−1)
+            v = v * window / (window - 1) / E;
+            double diffs = diffSum[l] - diffRing[oldest * layers + l];
+            if (diffs < 0) {
+                diffs = 0;
+            }
+            double n = diffs / (2.0 * (window - 1)) / E;
+            fluct[l] = v;
+            noise[l] = n;
+            ratio[l] = n > 0 ? v / n : (v > 0 ? Double.POSITIVE_INFINITY : 0.0);
+        }
+    }
+
+    /** R of layer l over the current window (NaN before a full window). */
+    public double ratio(int layer) {
+        return seen >= window ? ratio[layer] : Double.NaN;
+    }
+
+    /** V of layer l: mean over experts of the unbiased windowed variance of proportions (NaN before a full window). */
+    public double fluctuation(int layer) {
+        return seen >= window ? fluct[layer] : Double.NaN;
+    }
+
+    /** σ² of layer l: the step-to-step noise variance estimate (NaN before a full window). */
+    public double noise(int layer) {
+        return seen >= window ? noise[layer] : Double.NaN;
+    }
+
+    /** The proportions of the last observed step ({@code [layer*experts + expert]}, live view). */
+    public double[] lastProportions() {
+        return prop;
+    }
+
+    public void reset() {
+        seen = 0;
+        java.util.Arrays.fill(sum, 0.0);
+        java.util.Arrays.fill(sumSq, 0.0);
+        java.util.Arrays.fill(diffSum, 0.0);
+        java.util.Arrays.fill(diffRing, 0.0);
+        java.util.Arrays.fill(ring, 0.0);
+    }
+}
