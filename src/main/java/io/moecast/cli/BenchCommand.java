@@ -238,6 +238,9 @@ public final class BenchCommand implements Runnable {
         List<String> cmd = new ArrayList<>();
         cmd.add(Path.of(System.getProperty("java.home"), "bin", "java").toString());
         cmd.addAll(Arrays.asList(Build.jvmFlags()));
+        if (Boolean.getBoolean("jmh.ignoreLock")) {
+            cmd.add("-Djmh.ignoreLock=true"); // a shared machine where another JMH run holds /tmp/jmh.lock
+        }
         cmd.addAll(List.of("-Dai.djl.offline=true", "-cp", jar.toString(), "org.openjdk.jmh.Main",
                 "^" + PEER.replace(".", "\\.") + "$",
                 "-wi", "" + it[0], "-w", it[1] + "s", "-i", "" + it[2], "-r", it[3] + "s", "-f", "" + it[4],
