@@ -243,6 +243,9 @@ final class RowKernels {
                                    int[] ks) {
         boolean anyRare = false;
         final int E = 4 * L;
+        if (k == 1) {
+            return select4k1(a, off, n, ids, o, cnt, rare);
+        }
         for (int r = 0, ro = off, oo = o; r < n; r++, ro += E, oo += k) {
             IntVector k0 = VectorMath.keys(FloatVector.fromArray(F, a, ro));
             IntVector k1 = VectorMath.keys(FloatVector.fromArray(F, a, ro + L));
@@ -314,6 +317,28 @@ final class RowKernels {
             int id2 = Long.numberOfTrailingZeros(locate(k0, k1, k2, k3, s2) & ~first);
             ids[oo + 1] = id2;
             cnt[id2]++;
+        }
+        return anyRare;
+    }
+
+    /** k = 1, E = 4L: one pass on {@link VectorMath#keysFirstPass} keys (NaN rows come out rare). */
+    private static boolean select4k1(float[] a, int off, int n, int[] ids, int o, long[] cnt, boolean[] rare) {
+        boolean anyRare = false;
+        for (int r = 0, ro = off; r < n; r++, ro += 4 * L) {
+            IntVector k0 = VectorMath.keysFirstPass(FloatVector.fromArray(F, a, ro));
+            IntVector k1 = VectorMath.keysFirstPass(FloatVector.fromArray(F, a, ro + L));
+            IntVector k2 = VectorMath.keysFirstPass(FloatVector.fromArray(F, a, ro + 2 * L));
+            IntVector k3 = VectorMath.keysFirstPass(FloatVector.fromArray(F, a, ro + 3 * L));
+            int s = max4(k0, k1, k2, k3);
+            boolean isRare = s >= POS_INF_KEY || s <= NEG_INF_KEY;
+            rare[r] = isRare;
+            if (isRare) {
+                anyRare = true;
+                continue;
+            }
+            int id = Long.numberOfTrailingZeros(locate(k0, k1, k2, k3, s));
+            ids[o + r] = id;
+            cnt[id]++;
         }
         return anyRare;
     }

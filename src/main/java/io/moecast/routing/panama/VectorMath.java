@@ -68,6 +68,18 @@ final class VectorMath {
     }
 
     /**
+     * {@link #keys} without the NaN fix-up (4 integer ops): a positive NaN maps above +∞ and a negative
+     * one below −∞, so a row holding a NaN either has its maximum at or above {@link #POS_INF_KEY} or,
+     * if its best key is a negative NaN, at or below {@link #NEG_INF_KEY}: both are "rare" rows that go
+     * to the reference. Valid for the first pass only (later passes need all NaNs tied).
+     */
+    static IntVector keysFirstPass(FloatVector x) {
+        IntVector b = x.reinterpretAsInts();
+        IntVector sign = b.lanewise(VectorOperators.ASHR, 31);
+        return b.lanewise(VectorOperators.XOR, sign.lanewise(VectorOperators.LSHR, 1)).sub(sign);
+    }
+
+    /**
      * exp(x) for x ≤ 0 in float: a Vector API port of llama.cpp's {@code ggml_v_expf} (round(x·log2 e)
      * by the 1.5·2^23 magic add, Cody–Waite reduction, degree-5 polynomial, exponent by an integer
      * shift; about 1.5 ulp). Inputs below −87 (results under the smallest normal float), −∞ and NaN give
