@@ -2,6 +2,7 @@ package io.moecast.routing.panama;
 
 import io.moecast.routing.RoutingSpec;
 import io.moecast.routing.ScalarRouter;
+import jdk.incubator.vector.DoubleVector;
 import jdk.incubator.vector.FloatVector;
 import jdk.incubator.vector.IntVector;
 import jdk.incubator.vector.VectorMask;
@@ -527,15 +528,10 @@ final class RowKernels {
         }
         boolean[] kg = keep;
         if (G > 1) {
-            for (int g = 0; g < G; g++) {
-                double b1 = Double.NEGATIVE_INFINITY;
-                double b2 = Double.NEGATIVE_INFINITY;
-                for (int e = g * size; e < (g + 1) * size; e++) {
-                    double v = kk[e];
-                    b2 = Math.max(b2, Math.min(b1, v)); // branch-free: keys are finite here
-                    b1 = Math.max(b1, v);
-                }
-                groupScore[g] = size == 1 ? b1 : b1 + b2;
+            if (size == VectorMath.D.length()) {
+                groupScoresOneVector(kk, G, groupScore);
+            } else {
+                groupScoresScalar(kk, G, size, groupScore);
             }
             if (tg < G) {
                 topK(groupScore, 1, G, null, tg + 1);
@@ -572,6 +568,32 @@ final class RowKernels {
             w[o + j] = sum > 0 ? (float) (s[so + id] / sum) : (float) (1.0 / k);
         }
         return true;
+    }
+
+    /** Sum of the top two keys of each group, one group per double vector (two reductions each). */
+    private static void groupScoresOneVector(double[] kk, int G, double[] out) {
+        final int dl = VectorMath.D.length();
+        for (int g = 0; g < G; g++) {
+            DoubleVector v = DoubleVector.fromArray(VectorMath.D, kk, g * dl);
+            double b1 = v.reduceLanes(VectorOperators.MAX);
+            long at = v.eq(b1).toLong();
+            double b2 = v.blend(Double.NEGATIVE_INFINITY, VectorMask.fromLong(VectorMath.D, at & -at)).reduceLanes(VectorOperators.MAX);
+            out[g] = b1 + b2;
+        }
+    }
+
+    /** Sum of the top two keys of each group (its only key for groups of one). */
+    private static void groupScoresScalar(double[] kk, int G, int size, double[] out) {
+        for (int g = 0; g < G; g++) {
+            double b1 = Double.NEGATIVE_INFINITY;
+            double b2 = Double.NEGATIVE_INFINITY;
+            for (int e = g * size; e < (g + 1) * size; e++) {
+                double v = kk[e];
+                b2 = Math.max(b2, Math.min(b1, v)); // branch-free: keys are finite here
+                b1 = Math.max(b1, v);
+            }
+            out[g] = size == 1 ? b1 : b1 + b2;
+        }
     }
 
     /** A sigmoid so small (x below about −700) that the reference's own exp may differ: leave it to it. */
