@@ -40,8 +40,16 @@ public final class AnalysisReport {
     private AnalysisReport() {
     }
 
-    /** PNG charts by file name. */
+    /** PNG charts by file name (house style, re-encoded with a palette to stay small). */
     public static Map<String, byte[]> charts(TraceAnalysis a) {
+        Map<String, byte[]> out = new LinkedHashMap<>();
+        for (Map.Entry<String, byte[]> e : rawCharts(a).entrySet()) {
+            out.put(e.getKey(), io.moecast.report.IndexedPng.of(e.getValue()));
+        }
+        return out;
+    }
+
+    static Map<String, byte[]> rawCharts(TraceAnalysis a) {
         Map<String, byte[]> out = new LinkedHashMap<>();
         for (int l : a.chartLayers) {
             out.put("proportions-layer" + a.layerResults[l].label + ".png", Charts.png(proportions(a, l, false), WIDTH, 620));
