@@ -159,8 +159,9 @@ public final class AnalysisReport {
         }
         JFreeChart c = new JFreeChart(String.format(Locale.ROOT, "%s: transient/stable detection, %d-step window", traceName(a), a.timeline.criterion().window()),
                 JFreeChart.DEFAULT_TITLE_FONT, plot, true);
-        c.addSubtitle(new TextTitle("R ≈ 1 when the loads only jitter around a fixed mean; stable once R ≤ threshold for a whole window; "
-                + "vertical lines: each layer's transition (dated to the start of its first calm window); shaded: model transient"));
+        c.addSubtitle(new TextTitle("R at the last step of its window; R ≈ 1 when the loads only jitter around a fixed mean; "
+                + "stable once R ≤ threshold for a whole window; vertical lines: each layer's transition, dated to the first step "
+                + "of its first calm window; shaded: model transient"));
         legend(c);
         return c;
     }
