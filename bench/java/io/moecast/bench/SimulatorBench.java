@@ -24,8 +24,8 @@ import java.util.SplittableRandom;
 import java.util.concurrent.TimeUnit;
 
 /**
- * Router-training simulator speed, in steps per second, on ONE core ({@code -XX:ActiveProcessorCount=1}:
- * the router gets one thread): the issue's shape, 12 layers × 16 experts × 8,192 tokens per step, top-2,
+ * Router-training simulator speed, in steps per second, on ONE core (the router gets one thread, and
+ * {@code -XX:ActiveProcessorCount=1} shows the JVM one processor): the issue's shape, 12 layers × 16 experts × 8,192 tokens per step, top-2,
  * d = 256. Two benchmarks in the same run, so their ratio shows where a step goes:
  * <ul>
  *   <li>{@code step}: one full training step (draw the batch, build the hidden states, route every layer
@@ -66,7 +66,7 @@ public class SimulatorBench {
     public void setup() {
         SimConfig c = SimConfig.defaults().toBuilder().layers(layers).experts(experts).tokens(tokens).d(d)
                 .steps(1_000_000).build();
-        router = Routers.create(impl);
+        router = Routers.create(impl, 1);
         sim = new RouterTrainingSimulator(c, router);
         for (int i = 0; i < 3; i++) {
             sim.step();

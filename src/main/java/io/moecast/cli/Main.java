@@ -19,8 +19,12 @@ import java.io.UncheckedIOException;
                 + "forecasts, placement and step-time budgets.",
         subcommands = {
                 TraceCommand.class,
+                RouteCommand.class,
+                BenchCommand.class,
                 AnalyzeCommand.class,
                 SimulateCommand.class,
+                PlaceCommand.class,
+                BudgetCommand.class,
                 CommandLine.HelpCommand.class
         })
 public final class Main implements Runnable {

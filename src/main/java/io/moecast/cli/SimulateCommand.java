@@ -87,6 +87,8 @@ public final class SimulateCommand implements Runnable {
     double expertRate = SimConfig.defaults().expertRate();
     @Option(names = "--impl", description = "Router implementation: auto, scalar, vector, cuda (default ${DEFAULT-VALUE}).")
     String impl = "auto";
+    @Option(names = "--threads", description = "Router threads (default: every processor; the scalar reference uses one).")
+    Integer threads;
     @Option(names = "--micro-batch", description = "Tokens per routing call, 0 = the whole step (default: "
             + RouterTrainingSimulator.DEFAULT_MICRO_BATCH + " on CPU routers, the whole step on a GPU router; results do not depend on it).")
     Integer microBatch;
@@ -129,7 +131,10 @@ public final class SimulateCommand implements Runnable {
         }
         Router router;
         try {
-            router = Routers.create(impl);
+            if (threads != null && threads < 1) {
+                throw UserError.option("--threads", "must be at least 1");
+            }
+            router = threads == null ? Routers.create(impl) : Routers.create(impl, threads);
         } catch (IllegalArgumentException | IllegalStateException | UnsupportedOperationException e) {
             throw UserError.option("--impl", e.getMessage());
         }

@@ -43,6 +43,18 @@ public interface Predictor {
      */
     void forecastPath(int horizon, double[] path);
 
+    /**
+     * The forecast for the single step t+k (k ≥ 1) into {@code out} (length layers·experts), i.e. row
+     * k−1 of {@link #forecastPath}. The default computes the whole path; predictors whose path is cheap
+     * to index (flat forecasts, closed forms) override it.
+     */
+    default void forecastStep(int k, double[] out) {
+        int n = layers() * experts();
+        double[] path = new double[k * n];
+        forecastPath(k, path);
+        System.arraycopy(path, (k - 1) * n, out, 0, n);
+    }
+
     /** One-sided confidence level of the upper bounds (default 0.9). */
     default double confidence() {
         return 0.9;

@@ -75,7 +75,8 @@ public final class MachineInfo {
         try {
             Class<?> fv = Class.forName("jdk.incubator.vector.FloatVector");
             Object species = fv.getField("SPECIES_PREFERRED").get(null);
-            Object bits = species.getClass().getMethod("vectorBitSize").invoke(species);
+            // through the public interface: the species class itself is internal (IllegalAccessException)
+            Object bits = Class.forName("jdk.incubator.vector.VectorSpecies").getMethod("vectorBitSize").invoke(species);
             return "FloatVector " + bits + "-bit";
         } catch (ReflectiveOperationException | RuntimeException | LinkageError e) {
             return "unavailable (" + e.getClass().getSimpleName() + ")";

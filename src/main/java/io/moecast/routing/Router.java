@@ -31,7 +31,9 @@ public interface Router {
      * Routes a batch held in a {@link MemorySegment} (off-heap or device-mapped; any size), row-major
      * {@code [T][E]} in the given precision. Writes ids as int32 and weights as float32 ({@code [T][k]},
      * native order) into the output segments and adds the load histogram into {@code counts} (length E,
-     * zeroed by the caller).
+     * zeroed by the caller). Multi-threaded implementations split the batch over their threads only
+     * when every segment is accessible from them (shared or global arenas); a confined segment is
+     * routed on the calling thread alone.
      */
     void route(MemorySegment logits, Precision precision, long tokens, RoutingSpec spec,
                MemorySegment ids, MemorySegment weights, long[] counts);

@@ -55,10 +55,25 @@ public final class RoutingSpec {
         this.bias = bias == null ? new float[experts] : bias.clone();
     }
 
+    /**
+     * A spec with default grouping: for sigmoid-grouped, G is the largest divisor of E not above
+     * {@link #DEFAULT_GROUPS} (8 for E = 64 or 256; 6 for E = 60; 5 for E = 100; 7 for E = 7) and the
+     * kept groups min(4, G).
+     */
     public static RoutingSpec of(int experts, int k, ScoringMode mode) {
-        int g = mode == ScoringMode.SIGMOID_GROUPED ? Math.min(DEFAULT_GROUPS, experts) : 1;
+        int g = mode == ScoringMode.SIGMOID_GROUPED ? defaultGroups(experts) : 1;
         int tg = mode == ScoringMode.SIGMOID_GROUPED ? Math.min(DEFAULT_TOPK_GROUPS, g) : 1;
         return new RoutingSpec(experts, k, mode, g, tg, null);
+    }
+
+    /** The largest divisor of {@code experts} not above {@link #DEFAULT_GROUPS}. */
+    public static int defaultGroups(int experts) {
+        for (int g = Math.min(DEFAULT_GROUPS, experts); g > 1; g--) {
+            if (experts % g == 0) {
+                return g;
+            }
+        }
+        return 1;
     }
 
     /** Sigmoid-grouped routing with explicit groups and bias ({@code bias} may be null for zeros). */

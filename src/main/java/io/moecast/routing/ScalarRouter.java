@@ -36,6 +36,8 @@ public final class ScalarRouter implements Router {
     private boolean[] allowed = new boolean[0];
     private boolean[] taken = new boolean[0];
     private int[] sel = new int[0];
+    private double[] groupScore = new double[0];
+    private boolean[] keepGroup = new boolean[0];
 
     @Override
     public String name() {
@@ -128,6 +130,17 @@ public final class ScalarRouter implements Router {
         }
     }
 
+    /**
+     * Routes one row {@code logits[from .. from+E)} exactly as {@link #route(float[], int, RoutingSpec,
+     * RoutingOutput)} does: ids and weights into {@code [off, off+k)} of the given arrays, {@code counts}
+     * incremented. Fast implementations hand their rare rows (±∞, NaN) to it.
+     */
+    public void routeOne(float[] logits, int from, RoutingSpec spec, int[] ids, float[] weights, int off, long[] counts) {
+        ensure(spec.experts(), spec.k());
+        System.arraycopy(logits, from, row, 0, spec.experts());
+        routeRow(row, spec, ids, weights, off, counts);
+    }
+
     /** Routes one row {@code x[0..E)}: ids and weights into {@code [off, off+k)}, counts incremented. */
     void routeRow(float[] x, RoutingSpec spec, int[] ids, float[] weights, int off, long[] counts) {
         int E = spec.experts();
@@ -174,7 +187,11 @@ public final class ScalarRouter implements Router {
     private void restrictToBestGroups(RoutingSpec spec) {
         int G = spec.groups();
         int size = spec.groupSize();
-        double[] score = new double[G];
+        if (groupScore.length < G) {
+            groupScore = new double[G];
+            keepGroup = new boolean[G];
+        }
+        double[] score = groupScore;
         for (int g = 0; g < G; g++) {
             int b1 = -1;
             int b2 = -1;
@@ -192,7 +209,8 @@ public final class ScalarRouter implements Router {
             }
             score[g] = s;
         }
-        boolean[] keep = new boolean[G];
+        boolean[] keep = keepGroup;
+        java.util.Arrays.fill(keep, false);
         for (int r = 0; r < spec.topkGroups(); r++) {
             int best = -1;
             for (int g = 0; g < G; g++) {
