@@ -21,6 +21,8 @@ import java.io.UncheckedIOException;
                 TraceCommand.class,
                 RouteCommand.class,
                 BenchCommand.class,
+                AnalyzeCommand.class,
+                SimulateCommand.class,
                 PlaceCommand.class,
                 BudgetCommand.class,
                 CommandLine.HelpCommand.class

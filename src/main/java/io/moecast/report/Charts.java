@@ -48,10 +48,19 @@ public final class Charts {
             xy.setDomainGridlineStroke(new BasicStroke(0.6f));
             xy.setRangeGridlineStroke(new BasicStroke(0.6f));
             Font f = new Font(Font.SANS_SERIF, Font.PLAIN, 12);
-            xy.getDomainAxis().setLabelFont(f.deriveFont(Font.BOLD));
-            xy.getRangeAxis().setLabelFont(f.deriveFont(Font.BOLD));
-            xy.getDomainAxis().setTickLabelFont(f);
-            xy.getRangeAxis().setTickLabelFont(f);
+            // a combined plot (CombinedDomainXYPlot) has no range axis of its own: its subplots do
+            for (int i = 0; i < xy.getDomainAxisCount(); i++) {
+                if (xy.getDomainAxis(i) != null) {
+                    xy.getDomainAxis(i).setLabelFont(f.deriveFont(Font.BOLD));
+                    xy.getDomainAxis(i).setTickLabelFont(f);
+                }
+            }
+            for (int i = 0; i < xy.getRangeAxisCount(); i++) {
+                if (xy.getRangeAxis(i) != null) {
+                    xy.getRangeAxis(i).setLabelFont(f.deriveFont(Font.BOLD));
+                    xy.getRangeAxis(i).setTickLabelFont(f);
+                }
+            }
         } else if (plot instanceof CategoryPlot cp) {
             cp.setRangeGridlinePaint(new Color(0xDDDDDD));
             Font f = new Font(Font.SANS_SERIF, Font.PLAIN, 12);
