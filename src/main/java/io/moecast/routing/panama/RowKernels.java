@@ -16,16 +16,20 @@ import static io.moecast.routing.panama.VectorMath.NEG_INF_KEY;
 import static io.moecast.routing.panama.VectorMath.POS_INF_KEY;
 
 /**
- * One worker's routing kernels and scratch (one instance per thread, reused across batches, so the
- * steady state allocates nothing). Rows are {@code a[off .. off+E)}; results go to
- * {@code ids/w[outOff .. outOff+k)} and {@link #counts}.
+ * One worker's routing kernels and scratch (one instance per thread and spec, reused across batches, so
+ * the steady state allocates nothing). Rows are {@code a[off .. off+E)}; results go to
+ * {@code ids/w[outOff .. outOff+k)} and {@link #counts}. Rows are processed in blocks of
+ * {@link #BLOCK}; each block runs the {@link Phase}s of the spec's plan.
  *
  * <p>Selection works on integer keys ({@link VectorMath#keys}); k passes of: max tree, one
  * {@code reduceLanes(MAX)}, locate the lowest index holding the max with {@code eq} masks packed into
- * one {@code long} ({@code numberOfTrailingZeros}), knock it out. Weights avoid exponentials where the
- * math allows: top-k on raw logits, k − 1 accurate double exps for the renormalised modes, and the E
- * exps of a full softmax vectorised in float. Rows whose best logit is ±∞ or NaN, and the
- * sigmoid-grouped mode, go through the scalar reference code (exact by construction).
+ * one {@code long} ({@code numberOfTrailingZeros}), knock it out. k = 2 with E = 4L stays in registers
+ * (a lane-wise runner-up network). Weights avoid exponentials where the math allows: top-k on raw
+ * logits, k − 1 accurate double exps per row for the selected (vectorised per block), and the E exps of
+ * a full softmax vectorised in float (ggml's expf). sigmoid-grouped computes sigmoid(x) in double with
+ * vector exps and decides groups and top-k on those keys, checked against a tie margin. Rows whose best
+ * logit is ±∞ or NaN, and sigmoid-grouped rows with |x| &gt; 700, NaN or a near-tie, go through the
+ * scalar reference code: the results are identical to it by construction.
  */
 final class RowKernels {
     final long[] counts;
@@ -202,15 +206,6 @@ final class RowKernels {
             @Override
             void run(RowKernels kr, float[] a, int off, int n, int[] ids, float[] w, int o) {
                 kr.sigmoidSelect(a, off, n, ids, w, o);
-            }
-        },
-        /** The reference code per row (kept for diagnosis: {@code -Dmoecast.router.reference-rows=true}). */
-        REFERENCE_ROWS {
-            @Override
-            void run(RowKernels kr, float[] a, int off, int n, int[] ids, float[] w, int o) {
-                for (int r = 0; r < n; r++) {
-                    kr.scalar.routeOne(a, off + r * kr.experts, kr.spec, ids, w, o + r * kr.k, kr.counts);
-                }
             }
         };
 

@@ -176,7 +176,7 @@ final class VectorMath {
         }
     }
 
-    /** {@code x[i] = sigmoid(x[i])} via {@link #expNonPositiveInPlace} and {@link #sigmoidFromExp} (tests). */
+    /** {@code x[i] = sigmoid(x[i])} via {@link #expNonPositiveInPlace} and {@link #sigmoidFromExp}; allocates (tests only). */
     static void sigmoidInPlace(double[] x, int n) {
         double[] e = new double[x.length];
         for (int i = 0; i < n; i++) {
