@@ -54,8 +54,7 @@ public final class BenchCommand implements Runnable {
     record Group(String name, String include, Map<String, String[]> params) {
     }
 
-    /** One measured configuration. */
-    /** scoreUs: JMH's mean; bestUs: the fastest measurement iteration (robust on a loaded machine). */
+    /** One measured configuration. scoreUs: JMH's mean; bestUs: the fastest measurement iteration (steadier on a loaded machine). */
     record Row(String benchmark, Map<String, String> params, double scoreUs, double errorUs, double bestUs) {
         String p(String key) {
             return params.get(key);
@@ -265,7 +264,7 @@ public final class BenchCommand implements Runnable {
             List<Row> rows = new ArrayList<>();
             for (JsonNode b : Json.MAPPER.readTree(json.toFile())) {
                 Map<String, String> params = new LinkedHashMap<>();
-                b.path("params").fields().forEachRemaining(e -> params.put(e.getKey(), e.getValue().asText()));
+                b.path("params").properties().forEach(e -> params.put(e.getKey(), e.getValue().asText()));
                 JsonNode pm = b.path("primaryMetric");
                 double best = Double.POSITIVE_INFINITY;
                 for (JsonNode fork : pm.path("rawData")) {
