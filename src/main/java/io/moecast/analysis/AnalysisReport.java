@@ -40,11 +40,22 @@ public final class AnalysisReport {
     private AnalysisReport() {
     }
 
-    /** PNG charts by file name. */
+    /** PNG charts by file name (house style, re-encoded with a palette to stay small). */
     public static Map<String, byte[]> charts(TraceAnalysis a) {
         Map<String, byte[]> out = new LinkedHashMap<>();
+        for (Map.Entry<String, byte[]> e : rawCharts(a).entrySet()) {
+            out.put(e.getKey(), io.moecast.report.IndexedPng.of(e.getValue()));
+        }
+        return out;
+    }
+
+    static Map<String, byte[]> rawCharts(TraceAnalysis a) {
+        Map<String, byte[]> out = new LinkedHashMap<>();
         for (int l : a.chartLayers) {
-            out.put("proportions-layer" + a.layerResults[l].label + ".png", Charts.png(proportions(a, l), WIDTH, 620));
+            out.put("proportions-layer" + a.layerResults[l].label + ".png", Charts.png(proportions(a, l, false), WIDTH, 620));
+            if (a.zoomEnd > 0) {
+                out.put("proportions-layer" + a.layerResults[l].label + "-start.png", Charts.png(proportions(a, l, true), WIDTH, 620));
+            }
         }
         for (int wi = 0; wi < a.options.windows().length; wi++) {
             out.put("fluctuation-w" + a.options.windows()[wi] + ".png", Charts.png(fluctuation(a, wi), WIDTH, 900));
@@ -58,14 +69,15 @@ public final class AnalysisReport {
         return a.path.getFileName().toString();
     }
 
-    static JFreeChart proportions(TraceAnalysis a, int l) {
+    static JFreeChart proportions(TraceAnalysis a, int l, boolean zoom) {
         TraceAnalysis.LayerResult lr = a.layerResults[l];
+        Downsampler[] src = zoom ? lr.zoomSeries : lr.proportionSeries;
         XYSeriesCollection data = new XYSeriesCollection();
         for (int i = 0; i < lr.chartExperts.length; i++) {
-            data.addSeries(series("expert " + lr.chartExperts[i], lr.proportionSeries[i], 100.0));
+            data.addSeries(series("expert " + lr.chartExperts[i], src[i], 100.0));
         }
         boolean subset = lr.chartExperts.length < a.experts;
-        if (subset) {
+        if (subset && !zoom) {
             data.addSeries(series("min over all experts", lr.minShare, 100.0, true));
             data.addSeries(series("max over all experts", lr.maxShare, 100.0, false));
         }
@@ -75,13 +87,17 @@ public final class AnalysisReport {
         XYPlot plot = new XYPlot(data, x, y, lines(data.getSeriesCount(), 1.1f));
         shadeStates(plot, a.timeline.segments(l));
         markTransition(plot, a.timeline.transitionStep(l), a.timeline.relapses(l));
-        JFreeChart c = new JFreeChart(String.format(Locale.ROOT, "%s: load proportions, MoE layer %d (model layer %d)%s",
-                traceName(a), l, lr.label, subset ? ", " + lr.chartExperts.length + " of " + a.experts + " experts" : ""),
+        if (zoom) {
+            x.setRange(a.firstStep, a.zoomEnd - 1);
+        }
+        long width = src.length > 0 ? src[0].width() : 1;
+        JFreeChart c = new JFreeChart(String.format(Locale.ROOT, "%s: load proportions, MoE layer %d (model layer %d)%s%s",
+                traceName(a), l, lr.label, subset ? ", " + lr.chartExperts.length + " of " + a.experts + " experts" : "",
+                zoom ? String.format(Locale.ROOT, ", steps %d-%d", a.firstStep, a.zoomEnd - 1) : ""),
                 JFreeChart.DEFAULT_TITLE_FONT, plot, true);
         c.addSubtitle(new TextTitle(String.format(Locale.ROOT,
-                "shaded (orange): transient state (%s); bucket means of %d step%s per point", a.timeline.criterion(),
-                lr.proportionSeries.length > 0 ? lr.proportionSeries[0].width() : 1,
-                lr.proportionSeries.length > 0 && lr.proportionSeries[0].width() == 1 ? "" : "s")));
+                "shaded (orange): transient state (%s); %s", a.timeline.criterion(),
+                width == 1 ? "one point per step" : "bucket means of " + width + " steps per point")));
         legend(c);
         return c;
     }
@@ -143,8 +159,9 @@ public final class AnalysisReport {
         }
         JFreeChart c = new JFreeChart(String.format(Locale.ROOT, "%s: transient/stable detection, %d-step window", traceName(a), a.timeline.criterion().window()),
                 JFreeChart.DEFAULT_TITLE_FONT, plot, true);
-        c.addSubtitle(new TextTitle("R ≈ 1 when the loads only jitter around a fixed mean; stable once R ≤ threshold for a whole window; "
-                + "vertical lines: each layer's transition (dated to the start of its first calm window); shaded: model transient"));
+        c.addSubtitle(new TextTitle("R at the last step of its window; R ≈ 1 when the loads only jitter around a fixed mean; "
+                + "stable once R ≤ threshold for a whole window; vertical lines: each layer's transition, dated to the first step "
+                + "of its first calm window; shaded: model transient"));
         legend(c);
         return c;
     }

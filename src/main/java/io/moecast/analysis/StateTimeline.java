@@ -8,7 +8,7 @@ import java.util.Map;
 /**
  * The offline answer for a whole trace: per layer, the runs of transient and stable steps, the
  * transition step (first stable step) and any relapses into fluctuation; and the same for the model
- * (stable while every layer is stable). Steps are the trace's step numbers.
+ * (stable while every layer is stable, for at least the hold). Steps are the trace's step numbers.
  */
 public final class StateTimeline {
     private final StateCriterion criterion;
@@ -22,7 +22,7 @@ public final class StateTimeline {
         this.firstStep = firstStep;
         this.endStep = endStep;
         this.layers = List.copyOf(layers.stream().map(List::copyOf).toList());
-        this.model = intersect(this.layers, firstStep, endStep);
+        this.model = dropShortStable(intersect(this.layers, firstStep, endStep), criterion.hold());
     }
 
     public StateCriterion criterion() {
@@ -123,6 +123,27 @@ public final class StateTimeline {
                 wasStable = true;
             } else if (wasStable) {
                 out.add(g.start());
+            }
+        }
+        return out;
+    }
+
+    /**
+     * The model's runs: a stable run between two transient ones that is shorter than the hold (one
+     * layer settling just before another relapses) is not a model-level stable state; it is merged
+     * into the transient around it. Each layer's own runs already satisfy the hold.
+     */
+    static List<Segment> dropShortStable(List<Segment> segs, int hold) {
+        List<Segment> out = new ArrayList<>();
+        for (int i = 0; i < segs.size(); i++) {
+            Segment g = segs.get(i);
+            boolean inner = i > 0 && i < segs.size() - 1;
+            LoadState st = g.state() == LoadState.STABLE && inner && g.length() < hold ? LoadState.TRANSIENT : g.state();
+            if (!out.isEmpty() && out.getLast().state() == st) {
+                Segment prev = out.removeLast();
+                out.add(new Segment(st, prev.start(), g.end()));
+            } else {
+                out.add(new Segment(st, g.start(), g.end()));
             }
         }
         return out;

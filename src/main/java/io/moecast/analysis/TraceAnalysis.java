@@ -50,7 +50,7 @@ public final class TraceAnalysis {
         }
 
         public static Options defaults() {
-            return new Options(new int[] {10, 100, 200}, StateCriterion.DEFAULT, 1500);
+            return new Options(new int[] {10, 100, 200}, StateCriterion.DEFAULT, 500);
         }
     }
 
@@ -114,6 +114,8 @@ public final class TraceAnalysis {
         public Downsampler[] proportionSeries = new Downsampler[0];
         public Downsampler minShare;
         public Downsampler maxShare;
+        /** The same proportions over the first steps only (see {@link TraceAnalysis#zoomEnd}), finer. */
+        public Downsampler[] zoomSeries = new Downsampler[0];
 
         LayerResult(int layer, int label, int nw, int experts, int points) {
             this.layer = layer;
@@ -163,10 +165,14 @@ public final class TraceAnalysis {
     public final int[] chartLayers;
     /** Mean routed token-slots per step and layer (the multinomial floor's N). */
     public final double meanSlotsPerStep;
+    /** End (exclusive) of the early steps drawn in detail, 0 for none. */
+    public final long zoomEnd;
+    /** Buckets per zoomed series. */
+    static final int ZOOM_POINTS = 1000;
 
     private TraceAnalysis(Path path, TraceMeta meta, Options options, int layers, int experts, long steps, long firstStep,
                           StateTimeline timeline, Map<Integer, StateTimeline> sensitivity, LayerResult[] layerResults,
-                          int[] chartLayers, double meanSlots) {
+                          int[] chartLayers, double meanSlots, long zoomEnd) {
         this.path = path;
         this.meta = meta;
         this.options = options;
@@ -179,6 +185,7 @@ public final class TraceAnalysis {
         this.layerResults = layerResults;
         this.chartLayers = chartLayers;
         this.meanSlotsPerStep = meanSlots;
+        this.zoomEnd = zoomEnd;
     }
 
     /** Analyses a trace file (two streaming passes). */
@@ -251,6 +258,7 @@ public final class TraceAnalysis {
 
         int[] chartLayers = chartLayers(layers);
         int nw = opt.windows().length;
+        long zoomEnd = zoomEnd(timeline, firstStep, firstStep + steps);
         LayerResult[] res = new LayerResult[layers];
         for (int l = 0; l < layers; l++) {
             res[l] = new LayerResult(l, meta.layerLabel(l), nw, experts, opt.chartPoints());
@@ -264,6 +272,12 @@ public final class TraceAnalysis {
             }
             res[l].minShare = new Downsampler(opt.chartPoints());
             res[l].maxShare = new Downsampler(opt.chartPoints());
+            if (zoomEnd > 0) {
+                res[l].zoomSeries = new Downsampler[ex.length];
+                for (int i = 0; i < ex.length; i++) {
+                    res[l].zoomSeries[i] = new Downsampler(ZOOM_POINTS);
+                }
+            }
         }
 
         // pass 2: fluctuation metrics, summarised per state
@@ -337,12 +351,36 @@ public final class TraceAnalysis {
                         for (int i = 0; i < lr.chartExperts.length; i++) {
                             lr.proportionSeries[i].add(s, prop[l * experts + lr.chartExperts[i]]);
                         }
+                        if (s < zoomEnd) {
+                            for (int i = 0; i < lr.zoomSeries.length; i++) {
+                                lr.zoomSeries[i].add(s, prop[l * experts + lr.chartExperts[i]]);
+                            }
+                        }
                     }
                 }
                 p.step(1);
             }
         }
-        return new TraceAnalysis(path, meta, opt, layers, experts, steps, firstStep, timeline, sens, res, chartLayers, meanSlots);
+        return new TraceAnalysis(path, meta, opt, layers, experts, steps, firstStep, timeline, sens, res, chartLayers, meanSlots, zoomEnd);
+    }
+
+    /**
+     * End (exclusive) of the early steps drawn in detail: three times the model's transient, at least
+     * 500 steps; 0 when there is no transient to show or it would cover the whole trace.
+     */
+    static long zoomEnd(StateTimeline tl, long first, long end) {
+        long t = tl.modelTransitionStep();
+        if (t <= first) {
+            t = -1;
+            for (int l = 0; l < tl.layers(); l++) {
+                t = Math.max(t, tl.transitionStep(l));
+            }
+            if (t <= first) {
+                return 0;
+            }
+        }
+        long z = first + Math.max(500, 3 * (t - first));
+        return z < end ? z : 0;
     }
 
     private static Segment segmentAt(List<Segment> segs, int[] cursor, int l, long step) {

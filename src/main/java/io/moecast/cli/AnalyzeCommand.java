@@ -23,6 +23,9 @@ import java.util.Map;
                 + "and per-step imbalance, with PNG charts and a Markdown summary. Streams the trace (two passes), "
                 + "so traces larger than memory work."})
 public final class AnalyzeCommand implements Runnable {
+    /** Buckets kept per chart series (at most twice this many points are drawn). */
+    static final int CHART_POINTS = 500;
+
     @Parameters(index = "0", paramLabel = "TRACE", description = "Trace file (.npy, .npz, .csv, .jsonl, optionally .gz).")
     Path trace;
 
@@ -56,7 +59,7 @@ public final class AnalyzeCommand implements Runnable {
         } catch (IllegalArgumentException e) {
             throw UserError.option(e.getMessage().startsWith("ratio") ? "--threshold" : "--state-window", e.getMessage());
         }
-        TraceAnalysis a = TraceAnalysis.run(trace, new TraceAnalysis.Options(windows, crit, 1500));
+        TraceAnalysis a = TraceAnalysis.run(trace, new TraceAnalysis.Options(windows, crit, CHART_POINTS));
         ResultsWriter w = output.results("analyze");
         List<String> files = new ArrayList<>();
         if (!noCharts) {

@@ -20,10 +20,10 @@ import java.io.UncheckedIOException;
         subcommands = {
                 TraceCommand.class,
                 EvaluateCommand.class,
-                AnalyzeCommand.class,
-                SimulateCommand.class,
                 RouteCommand.class,
                 BenchCommand.class,
+                AnalyzeCommand.class,
+                SimulateCommand.class,
                 PlaceCommand.class,
                 BudgetCommand.class,
                 CommandLine.HelpCommand.class

@@ -51,7 +51,7 @@ public final class RouteCommand implements Runnable {
     @Option(names = "--topk-groups", description = "sigmoid-grouped: groups kept per token (default min(4, G)).")
     Integer topkGroups;
 
-    @Option(names = "--impl", defaultValue = "auto", description = "scalar, vector or auto (default ${DEFAULT-VALUE}).")
+    @Option(names = "--impl", defaultValue = "auto", description = "scalar, vector, cuda or auto (default ${DEFAULT-VALUE}).")
     String impl;
 
     @Option(names = "--threads", description = "Threads for the vector router (default: available processors).")
@@ -96,8 +96,8 @@ public final class RouteCommand implements Runnable {
         if (nThreads < 1) {
             throw UserError.option("--threads", "must be at least 1, got " + nThreads);
         }
-        if (!List.of("scalar", "vector", "auto").contains(impl.toLowerCase(Locale.ROOT))) {
-            throw UserError.option("--impl", "use scalar, vector or auto, got '" + impl + "'");
+        if (!List.of("scalar", "vector", "cuda", "auto").contains(impl.toLowerCase(Locale.ROOT))) {
+            throw UserError.option("--impl", "use scalar, vector, cuda or auto, got '" + impl + "'");
         }
         long elements = tokens * experts;
         boolean offHeap = p == Precision.BF16 || elements > Integer.MAX_VALUE - 8 || tokens * k > Integer.MAX_VALUE - 8;
@@ -112,6 +112,8 @@ public final class RouteCommand implements Runnable {
         try {
             router = Routers.create(impl, nThreads);
         } catch (IllegalStateException e) {
+            throw UserError.option("--impl", e.getMessage());
+        } catch (UserError e) {
             throw UserError.option("--impl", e.getMessage());
         }
         try (Arena arena = Arena.ofShared()) {

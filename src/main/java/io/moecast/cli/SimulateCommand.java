@@ -87,8 +87,11 @@ public final class SimulateCommand implements Runnable {
     double expertRate = SimConfig.defaults().expertRate();
     @Option(names = "--impl", description = "Router implementation: auto, scalar, vector, cuda (default ${DEFAULT-VALUE}).")
     String impl = "auto";
-    @Option(names = "--micro-batch", description = "Tokens per routing call, 0 = the whole step (default ${DEFAULT-VALUE}; results do not depend on it).")
-    int microBatch = RouterTrainingSimulator.DEFAULT_MICRO_BATCH;
+    @Option(names = "--threads", description = "Router threads (default: every processor; the scalar reference uses one).")
+    Integer threads;
+    @Option(names = "--micro-batch", description = "Tokens per routing call, 0 = the whole step (default: "
+            + RouterTrainingSimulator.DEFAULT_MICRO_BATCH + " on CPU routers, the whole step on a GPU router; results do not depend on it).")
+    Integer microBatch;
     @Option(names = "--dropped", paramLabel = "FILE", description = "Also write the token-slots dropped at capacity, per expert and step, as a trace.")
     Path droppedTrace;
     @Option(names = "--state-window", description = "Window of the transient/stable detector (default ${DEFAULT-VALUE}).")
@@ -117,7 +120,7 @@ public final class SimulateCommand implements Runnable {
     @Override
     public void run() {
         SimConfig cfg = config();
-        if (microBatch < 0) {
+        if (microBatch != null && microBatch < 0) {
             throw UserError.option("--micro-batch", "must be 0 (whole step) or positive");
         }
         StateCriterion criterion;
@@ -128,14 +131,19 @@ public final class SimulateCommand implements Runnable {
         }
         Router router;
         try {
-            router = Routers.create(impl);
+            if (threads != null && threads < 1) {
+                throw UserError.option("--threads", "must be at least 1");
+            }
+            router = threads == null ? Routers.create(impl) : Routers.create(impl, threads);
         } catch (IllegalArgumentException | IllegalStateException | UnsupportedOperationException e) {
             throw UserError.option("--impl", e.getMessage());
         }
         ResultsWriter results = trace == null || output.out != null ? output.results("simulate") : null;
         Path out = trace != null ? trace : results.dir().resolve("simulated.npy");
         TraceMeta meta = meta(cfg, router);
-        RouterTrainingSimulator sim = new RouterTrainingSimulator(cfg, router, microBatch);
+        int mb = microBatch != null ? microBatch
+                : router.name().equals("cuda") ? 0 : RouterTrainingSimulator.DEFAULT_MICRO_BATCH;
+        RouterTrainingSimulator sim = new RouterTrainingSimulator(cfg, router, mb);
         OfflineStateDetector states = StateDetectors.offline(cfg.layers(), cfg.experts(), criterion);
         long[] droppedPerLayer = new long[cfg.layers()];
         long routedSlots = (long) cfg.tokens() * cfg.k() * cfg.steps() * cfg.layers();
@@ -185,7 +193,7 @@ public final class SimulateCommand implements Runnable {
         }
         result.put("config", cfg.toMap());
         result.put("router", router.name());
-        result.put("microBatch", microBatch);
+        result.put("microBatch", mb);
         result.put("seconds", seconds);
         result.put("stepsPerSecond", cfg.steps() / seconds);
         long dropTotal = 0;

@@ -67,6 +67,8 @@ public final class RouterTrainingSimulator {
 
     private final SimConfig cfg;
     private final int microBatch;
+    private final HiddenKernels kernels = HiddenKernels.best();
+    private final RowOps ops = RowOps.best();
     private final int[] ids;
     private final long[] hist;
     private final Router router;
@@ -102,6 +104,7 @@ public final class RouterTrainingSimulator {
     private final float[][] walk;        // the random-walk part of the drift
     // trainable state
     private final float[][] gate;        // [L][D][E]
+    private final double[][] gateD;      // the same weights as double, for the backward pass
     private final double[][] adamM;
     private final double[][] adamV;
     private final double[][] skill;      // [L][E][C]
@@ -130,6 +133,7 @@ public final class RouterTrainingSimulator {
     private final double[] probSum;      // [E]
     private final double[] fe;           // [E] routed fraction
     private final double[] sigv;         // [E] sigmoid scores of the current token
+    private final double[] sigd;         // [E] s(1−s)/Σs
     private final double[] ez;           // [E] unnormalised softmax of the current token
     private final double[] ecw;          // [C][E] exponentials of the logit parts (see expTables)
     private final double[] enw;          // [P][E]
@@ -241,6 +245,7 @@ public final class RouterTrainingSimulator {
         centresGoal = new float[L][];
         walk = new float[L][];
         gate = new float[L][];
+        gateD = new double[L][];
         adamM = new double[L][D * E];
         adamV = new double[L][D * E];
         skill = new double[L][E * C];
@@ -250,6 +255,10 @@ public final class RouterTrainingSimulator {
             centres[l] = centresInit[l].clone();
             walk[l] = new float[C * D];
             gate[l] = gaussian(D * E, INIT_STD);
+            gateD[l] = new double[D * E];
+            for (int i = 0; i < D * E; i++) {
+                gateD[l][i] = gate[l][i];
+            }
             for (int i = 0; i < E * C; i++) {
                 skill[l][i] = (1.0 / E) * (1 + 0.1 * gauss());
             }
@@ -281,6 +290,7 @@ public final class RouterTrainingSimulator {
         fe = new double[E];
         int maxDistinct = Math.min(T, V);
         sigv = new double[E];
+        sigd = new double[E];
         ez = new double[E];
         ecw = new double[C * E];
         enw = new double[P * E];
@@ -421,18 +431,7 @@ public final class RouterTrainingSimulator {
     }
 
     private void buildHidden(int l, int from, int n) {
-        float[] cen = centres[l];
-        float ts = tokenScale;
-        for (int r = 0; r < n; r++) {
-            int t = from + r;
-            int xo = r * D;
-            int co = tokC[t] * D;
-            int to = tok[t] * D;
-            int no = ctx[t] * D;
-            for (int i = 0; i < D; i++) {
-                hidden[xo + i] = cen[co + i] + ts * tokenPart[to + i] + ctxPart[no + i];
-            }
-        }
+        kernels.build(hidden, centres[l], tokenPart, ctxPart, tokC, tok, ctx, from, n, D, tokenScale);
     }
 
     private void applyCapacity(int l) {
@@ -462,17 +461,17 @@ public final class RouterTrainingSimulator {
 
     /** Gradient of L with respect to the layer's gate weights into dW; returns the layer's loss. */
     private double backward(int l) {
-        float[] w = gate[l];
         float[] cen = centres[l];
         double[] q = skill[l];
         // logits through the structure of x = c + R·u + Q·n: c·W per cluster, u·(RᵀW) per distinct
         // token of the batch, n·(QᵀW) per context
-        project(cen, C, w, cw);
-        project(tokenBasis, R, w, rw);
+        double[] wd = gateD[l];
+        project(cen, C, wd, cw);
+        project(tokenBasis, R, wd, rw);
         for (int i = 0; i < R * E; i++) {
             rw[i] *= tokenScale;
         }
-        project(ctxBasis, R, w, qw);
+        project(ctxBasis, R, wd, qw);
         latentTimes(ctxLatent, P, null, qw, nw);
         latentTimes(tokenLatent, distinct, distinctTokens, rw, zu);
         boolean sigmoid = cfg.mode() == ScoringMode.SIGMOID_GROUPED;
@@ -498,34 +497,26 @@ public final class RouterTrainingSimulator {
             probs(sigmoid, co, no, vo);
             for (int e = 0; e < E; e++) {
                 probSum[e] += prob[e];
-                f[e] = 0.0;
             }
+            Arrays.fill(f, 0.0);
             spec += specialisation(t, c, q, ids, f);
-            for (int e = 0; e < E; e++) {
-                f[e] *= SPEC_SCALE;
-            }
+            ops.scale(f, SPEC_SCALE, E);
             if (aux > 0) {
                 double fp = 0;
                 for (int e = 0; e < E; e++) {
                     fp += fe[e] * prob[e];
                 }
                 if (sigmoid) {
+                    // d(normalised score)/dz = s(1−s)/Σs · (δ − P): sigv holds s, sigSum Σs
                     for (int i = 0; i < E; i++) {
-                        // d(normalised score)/dz = s(1−s)/Σs · (δ − P); sig[i] holds s_i, sigSum Σs
-                        f[i] += auxScale * sigv[i] * (1 - sigv[i]) / sigSum * (fe[i] - fp);
+                        sigd[i] = sigv[i] * (1 - sigv[i]) / sigSum;
                     }
+                    ops.auxAdd(f, sigd, fe, fp, auxScale, E);
                 } else {
-                    for (int i = 0; i < E; i++) {
-                        f[i] += auxScale * prob[i] * (fe[i] - fp);
-                    }
+                    ops.auxAdd(f, prob, fe, fp, auxScale, E);
                 }
             }
-            for (int e = 0; e < E; e++) {
-                double fv = f[e];
-                gc[co + e] += fv;
-                gn[no + e] += fv;
-                gv[vo + e] += fv;
-            }
+            ops.add3(f, gc, co, gn, no, gv, vo, E);
         }
         double auxLoss = 0;
         for (int e = 0; e < E; e++) {
@@ -620,18 +611,11 @@ public final class RouterTrainingSimulator {
 
     /** dst[r][e] = Σ_a lat[row(r)][a]·m[a][e] for r < rows (row(r) = rowIds[r], or r when null). */
     private void latentTimes(float[] lat, int rows, int[] rowIds, double[] m, double[] dst) {
+        Arrays.fill(dst, 0, rows * E, 0.0);
         for (int r = 0; r < rows; r++) {
             int lo = (rowIds == null ? r : rowIds[r]) * R;
-            int o = r * E;
-            for (int e = 0; e < E; e++) {
-                dst[o + e] = 0.0;
-            }
             for (int a = 0; a < R; a++) {
-                double u = lat[lo + a];
-                int mo = a * E;
-                for (int e = 0; e < E; e++) {
-                    dst[o + e] += u * m[mo + e];
-                }
+                ops.axpy(lat[lo + a], m, a * E, dst, r * E, E);
             }
         }
     }
@@ -641,29 +625,19 @@ public final class RouterTrainingSimulator {
         Arrays.fill(dst, 0, R * E, 0.0);
         for (int r = 0; r < rows; r++) {
             int lo = (rowIds == null ? r : rowIds[r]) * R;
-            int go = r * E;
             for (int a = 0; a < R; a++) {
-                double u = lat[lo + a];
-                int o = a * E;
-                for (int e = 0; e < E; e++) {
-                    dst[o + e] += u * gsrc[go + e];
-                }
+                ops.axpy(lat[lo + a], gsrc, r * E, dst, a * E, E);
             }
         }
     }
 
     /** out[r][e] = Σ_i m[r][i]·w[i][e] for the rows of m ({@code rows × D}). */
-    private void project(float[] m, int rows, float[] w, double[] dst) {
+    private void project(float[] m, int rows, double[] w, double[] dst) {
         Arrays.fill(dst, 0, rows * E, 0.0);
         for (int r = 0; r < rows; r++) {
             int mo = r * D;
-            int o = r * E;
             for (int i = 0; i < D; i++) {
-                double x = m[mo + i];
-                int wo = i * E;
-                for (int e = 0; e < E; e++) {
-                    dst[o + e] += x * w[wo + e];
-                }
+                ops.axpy(m[mo + i], w, i * E, dst, r * E, E);
             }
         }
     }
@@ -672,13 +646,8 @@ public final class RouterTrainingSimulator {
     private void accumulate(float[] m, int rows, double[] grad) {
         for (int r = 0; r < rows; r++) {
             int mo = r * D;
-            int go = r * E;
             for (int i = 0; i < D; i++) {
-                double x = m[mo + i];
-                int wo = i * E;
-                for (int e = 0; e < E; e++) {
-                    dW[wo + e] += x * grad[go + e];
-                }
+                ops.axpy(m[mo + i], grad, r * E, dW, i * E, E);
             }
         }
     }
@@ -696,20 +665,7 @@ public final class RouterTrainingSimulator {
 
     private void expRows(double[] src, int rows, boolean negate, double[] dst) {
         for (int r = 0; r < rows; r++) {
-            int o = r * E;
-            if (negate) {
-                for (int e = 0; e < E; e++) {
-                    dst[o + e] = Math.exp(-src[o + e]);
-                }
-            } else {
-                double m = Double.NEGATIVE_INFINITY;
-                for (int e = 0; e < E; e++) {
-                    m = Math.max(m, src[o + e]);
-                }
-                for (int e = 0; e < E; e++) {
-                    dst[o + e] = Math.exp(src[o + e] - m);
-                }
-            }
+            ops.expRow(src, r * E, dst, r * E, E, negate);
         }
     }
 
@@ -718,10 +674,11 @@ public final class RouterTrainingSimulator {
      * or for sigmoid-grouped the scores s (in {@code sigv}) normalised over all experts.
      */
     private void probs(boolean sigmoid, int co, int no, int vo) {
+        ops.mul3(ecw, co, enw, no, ezu, vo, ez, E);
         double s = 0;
         if (sigmoid) {
             for (int e = 0; e < E; e++) {
-                double x = 1.0 / (1.0 + ecw[co + e] * enw[no + e] * ezu[vo + e]);
+                double x = 1.0 / (1.0 + ez[e]);
                 sigv[e] = x;
                 prob[e] = x;
                 s += x;
@@ -729,20 +686,17 @@ public final class RouterTrainingSimulator {
             sigSum = s;
         } else {
             for (int e = 0; e < E; e++) {
-                double x = ecw[co + e] * enw[no + e] * ezu[vo + e];
-                ez[e] = x;
+                double x = ez[e];
                 prob[e] = x;
                 s += x;
             }
         }
-        double inv = 1.0 / s;
-        for (int e = 0; e < E; e++) {
-            prob[e] *= inv;
-        }
+        ops.scale(prob, 1.0 / s, E);
     }
 
     private void adam(int l, double lrNow) {
         float[] w = gate[l];
+        double[] wd = gateD[l];
         double[] m = adamM[l];
         double[] v = adamV[l];
         long n = step + 1;
@@ -754,6 +708,7 @@ public final class RouterTrainingSimulator {
             v[i] = BETA2 * v[i] + (1 - BETA2) * gi * gi;
             double upd = (m[i] / c1) / (Math.sqrt(v[i] / c2) + EPS);
             w[i] = (float) (w[i] - lrNow * (upd + WEIGHT_DECAY * w[i]));
+            wd[i] = w[i];
         }
     }
 

@@ -169,4 +169,23 @@ class StateDetectorsTest {
             assertEquals(base.segments(l), streamed.segments(l));
         }
     }
+
+    @Test
+    void theModelIgnoresAStableBlipShorterThanTheHold() {
+        StateCriterion c = StateCriterion.of(100);
+        List<Segment> a = List.of(new Segment(LoadState.TRANSIENT, 0, 500), new Segment(LoadState.STABLE, 500, 3000));
+        List<Segment> b = List.of(new Segment(LoadState.TRANSIENT, 0, 300), new Segment(LoadState.STABLE, 300, 506),
+                new Segment(LoadState.TRANSIENT, 506, 700), new Segment(LoadState.STABLE, 700, 3000));
+        StateTimeline tl = new StateTimeline(c, 0, 3000, List.of(a, b));
+        assertEquals(700, tl.modelTransitionStep(), tl.modelSegments().toString());
+        assertEquals(List.of(), tl.modelRelapses());
+        assertEquals(LoadState.TRANSIENT, tl.modelStateAt(503));
+        assertEquals(2, tl.modelSegments().size());
+        // a long enough stable stretch stays, and the relapse after it is reported
+        List<Segment> b2 = List.of(new Segment(LoadState.TRANSIENT, 0, 300), new Segment(LoadState.STABLE, 300, 900),
+                new Segment(LoadState.TRANSIENT, 900, 1000), new Segment(LoadState.STABLE, 1000, 3000));
+        StateTimeline tl2 = new StateTimeline(c, 0, 3000, List.of(a, b2));
+        assertEquals(500, tl2.modelTransitionStep());
+        assertEquals(List.of(900L), tl2.modelRelapses());
+    }
 }

@@ -172,6 +172,35 @@ class RouterEquivalenceTest {
         }
     }
 
+    /** sigmoid-grouped without bias: exact key ties (and near-ties) exercise the fall-back to the reference. */
+    @ParameterizedTest(name = "{0} x{1} E={2} k={3}")
+    @MethodSource("unbiasedGroupedCases")
+    void sigmoidGroupedWithoutBiasSameAsReference(String impl, int threads, int E, int k) {
+        Router router = open(impl, threads);
+        Random r = new Random(E * 7L + k);
+        RoutingSpec spec = RoutingSpec.of(E, k, ScoringMode.SIGMOID_GROUPED);
+        float[] logits = adversarial(TOKENS, E, r);
+        for (int i = 0; i < logits.length; i += 3) {
+            logits[i] = Math.round(logits[i] * 4) / 4f; // many equal values: equal keys
+        }
+        RoutingOutput expect = new RoutingOutput();
+        new ScalarRouter().route(logits, TOKENS, spec, expect);
+        RoutingOutput got = new RoutingOutput();
+        router.route(logits, TOKENS, spec, got);
+        assertSame(spec, TOKENS, expect.ids(), expect.weights(), expect.counts(),
+                got.ids(), got.weights(), got.counts(), logits, impl + " " + spec);
+    }
+
+    static Stream<Arguments> unbiasedGroupedCases() {
+        List<Arguments> out = new ArrayList<>();
+        for (Arguments impl : impls().toList()) {
+            for (int[] ek : new int[][] {{64, 2}, {64, 8}, {256, 8}, {60, 3}, {7, 2}}) {
+                out.add(Arguments.of(impl.get()[0], impl.get()[1], ek[0], ek[1]));
+            }
+        }
+        return out.stream();
+    }
+
     static Stream<Arguments> segmentCases() {
         List<Arguments> out = new ArrayList<>();
         for (Arguments impl : impls().toList()) {

@@ -43,6 +43,11 @@ class RouterTrainingSimulatorTest {
         for (int t = 0; t < c.steps(); t++) {
             assertArrayEquals(a[t], b[t], "step " + t);
         }
+        int[][] v1 = run(c, "auto", 256);
+        int[][] v2 = run(c, "auto", 256);
+        for (int t = 0; t < c.steps(); t++) {
+            assertArrayEquals(v1[t], v2[t], "default router, step " + t);
+        }
         int[][] other = run(c.withSeed(2), "scalar", 256);
         assertFalse(Arrays.deepEquals(a, other), "another seed gives another trace");
     }

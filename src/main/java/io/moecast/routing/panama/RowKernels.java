@@ -2,7 +2,7 @@ package io.moecast.routing.panama;
 
 import io.moecast.routing.RoutingSpec;
 import io.moecast.routing.ScalarRouter;
-import io.moecast.routing.ScoringMode;
+import jdk.incubator.vector.DoubleVector;
 import jdk.incubator.vector.FloatVector;
 import jdk.incubator.vector.IntVector;
 import jdk.incubator.vector.VectorMask;
@@ -16,43 +16,200 @@ import static io.moecast.routing.panama.VectorMath.NEG_INF_KEY;
 import static io.moecast.routing.panama.VectorMath.POS_INF_KEY;
 
 /**
- * One worker's routing kernels and scratch (one instance per thread, reused across batches, so the
- * steady state allocates nothing). Rows are {@code a[off .. off+E)}; results go to
- * {@code ids/w[outOff .. outOff+k)} and {@link #counts}.
+ * One worker's routing kernels and scratch (one instance per thread and spec, reused across batches, so
+ * the steady state allocates nothing). Rows are {@code a[off .. off+E)}; results go to
+ * {@code ids/w[outOff .. outOff+k)} and {@link #counts}. Rows are processed in blocks of
+ * {@link #BLOCK}; each block runs the {@link Phase}s of the spec's plan.
  *
  * <p>Selection works on integer keys ({@link VectorMath#keys}); k passes of: max tree, one
  * {@code reduceLanes(MAX)}, locate the lowest index holding the max with {@code eq} masks packed into
- * one {@code long} ({@code numberOfTrailingZeros}), knock it out. Weights avoid exponentials where the
- * math allows: top-k on raw logits, k − 1 accurate double exps for the renormalised modes, and the E
- * exps of a full softmax vectorised in float. Rows whose best logit is ±∞ or NaN, and the
- * sigmoid-grouped mode, go through the scalar reference code (exact by construction).
+ * one {@code long} ({@code numberOfTrailingZeros}), knock it out. k = 2 with E = 4L stays in registers
+ * (a lane-wise runner-up network). Weights avoid exponentials where the math allows: top-k on raw
+ * logits, k − 1 accurate double exps per row for the selected (vectorised per block), and the E exps of
+ * a full softmax vectorised in float (ggml's expf). sigmoid-grouped computes sigmoid(x) in double with
+ * vector exps and decides groups and top-k on those keys, checked against a tie margin. Rows whose best
+ * logit is ±∞ or NaN, and sigmoid-grouped rows with |x| &gt; 700, NaN or a near-tie, go through the
+ * scalar reference code: the results are identical to it by construction.
  */
 final class RowKernels {
     final long[] counts;
     private final int[] keys;
-    private final double[] ek;
+    /** The block's k − 1 selected exponentials per row, padded to whole double vectors. */
+    private final double[] dd;
     private final ScalarRouter scalar = new ScalarRouter();
 
-    RowKernels(int experts, int k) {
+    private final RoutingSpec spec;
+    private final int experts;
+    private final int k;
+    /** The phases run on every block of rows, in order (see {@link Phase}). */
+    private final Phase[] plan;
+    private boolean anyRare;
+    /** sigmoid-grouped: sigmoid(x) of the block's rows ({@code [BLOCK][E]}, padded to whole vectors). */
+    private final double[] sig;
+    private final double[] xs;
+    private final double[] bias;
+    private final boolean[] nonFinite = new boolean[BLOCK];
+    private final double[] key;
+    private final double[] groupScore;
+    private final double[] topVal;
+    private final int[] topIdx;
+    private final boolean[] keep;
+
+    RowKernels(RoutingSpec spec) {
+        this.spec = spec;
+        this.experts = spec.experts();
+        this.k = spec.k();
         this.counts = new long[experts];
         int nv = (experts + L - 1) / L;
-        this.keys = new int[nv * L];
-        this.ek = new double[k];
+        this.keys = new int[BLOCK * nv * L];
+        this.dd = new double[BLOCK * (k - 1) + VectorMath.D.length()];
+        boolean grouped = spec.mode() == io.moecast.routing.ScoringMode.SIGMOID_GROUPED;
+        this.sig = new double[grouped ? BLOCK * experts + VectorMath.D.length() : 0];
+        this.xs = new double[sig.length];
+        this.bias = new double[experts];
+        for (int e = 0; e < experts; e++) {
+            bias[e] = spec.bias(e);
+        }
+        this.key = new double[experts];
+        this.groupScore = new double[spec.groups() + 1];
+        this.topVal = new double[Math.max(k, spec.topkGroups()) + 1];
+        this.topIdx = new int[Math.max(k, spec.topkGroups()) + 1];
+        this.keep = new boolean[spec.groups()];
+        boolean four = experts == 4 * L;
+        this.plan = switch (spec.mode()) {
+            case SIGMOID_GROUPED -> new Phase[] {Phase.SIGMOID_PREPARE, Phase.SIGMOID_EXP, Phase.SIGMOID_DIVIDE, Phase.SIGMOID_SELECT};
+            case TOPK_SOFTMAX -> k == 1
+                    ? new Phase[] {four ? Phase.SELECT4 : Phase.SELECT_ANY, Phase.UNIT_WEIGHTS, Phase.RARE_ROWS}
+                    : new Phase[] {four ? (k == 2 ? Phase.SELECT4_K2 : Phase.SELECT4) : Phase.SELECT_ANY,
+                            Phase.SELECTED_EXPS, Phase.RENORMALISED_WEIGHTS, Phase.RARE_ROWS};
+            case SOFTMAX_TOPK -> k == 1
+                    ? new Phase[] {four ? Phase.SELECT4 : Phase.SELECT_ANY, four ? Phase.EXP_SUMS4 : Phase.EXP_SUMS_ANY,
+                            Phase.FULL_WEIGHTS, Phase.RARE_ROWS}
+                    : new Phase[] {four ? (k == 2 ? Phase.SELECT4_K2 : Phase.SELECT4) : Phase.SELECT_ANY,
+                            four ? Phase.EXP_SUMS4 : Phase.EXP_SUMS_ANY, Phase.SELECTED_EXPS, Phase.FULL_WEIGHTS, Phase.RARE_ROWS};
+        };
     }
 
-    /** Routes {@code rows} rows starting at {@code a[off]}. */
-    void route(float[] a, int off, int rows, RoutingSpec spec, int[] ids, float[] w, int outOff) {
-        int E = spec.experts();
-        int k = spec.k();
-        if (spec.mode() == ScoringMode.SIGMOID_GROUPED) {
-            for (int r = 0; r < rows; r++) {
-                scalar.routeOne(a, off + r * E, spec, ids, w, outOff + r * k, counts);
+    /**
+     * Routes {@code rows} rows starting at {@code a[off]}, in blocks of {@link #BLOCK} rows; each block
+     * runs the phases of {@link #plan}.
+     */
+    void route(float[] a, int off, int rows, int[] ids, float[] w, int outOff) {
+        final Phase[] p = plan;
+        for (int r0 = 0; r0 < rows; r0 += BLOCK) {
+            int n = Math.min(BLOCK, rows - r0);
+            int rowOff = off + r0 * experts;
+            int o = outOff + r0 * k;
+            for (Phase phase : p) {
+                phase.run(this, a, rowOff, n, ids, w, o);
             }
-        } else if (E == 4 * L) {
-            route4(a, off, rows, spec, ids, w, outOff);
-        } else {
-            routeAny(a, off, rows, spec, ids, w, outOff);
         }
+    }
+
+    /**
+     * One step over a block of n rows. Called through one call site that sees every constant (a
+     * megamorphic virtual call), so C2 never inlines a phase into the block loop: each phase is compiled
+     * as a root with its own inlining budget. Inlining everything into one method hits C2's
+     * NodeCountInliningCutoff, and a vector passed to a method that was not inlined is boxed (hundreds of
+     * bytes per token): this keeps the kernels allocation-free whatever the profile. Phases take only
+     * arrays and ints, and no vector is carried around a loop (knocked-out keys live in the key array).
+     */
+    private enum Phase {
+        SELECT4 {
+            @Override
+            void run(RowKernels kr, float[] a, int off, int n, int[] ids, float[] w, int o) {
+                kr.anyRare = select4(a, off, n, kr.k, ids, o, kr.counts, kr.rare, kr.keys);
+            }
+        },
+        SELECT4_K2 {
+            @Override
+            void run(RowKernels kr, float[] a, int off, int n, int[] ids, float[] w, int o) {
+                keysOf(a, off, n * 4 * L, kr.keys);
+                kr.anyRare = select4k2(kr.keys, n, ids, o, kr.counts, kr.rare);
+            }
+        },
+        SELECT_ANY {
+            @Override
+            void run(RowKernels kr, float[] a, int off, int n, int[] ids, float[] w, int o) {
+                kr.anyRare = selectAny(a, off, kr.experts, n, kr.k, ids, o, kr.counts, kr.rare, kr.keys);
+            }
+        },
+        EXP_SUMS4 {
+            @Override
+            void run(RowKernels kr, float[] a, int off, int n, int[] ids, float[] w, int o) {
+                expSums4(a, off, n, kr.k, ids, o, kr.rare, kr.sums);
+            }
+        },
+        EXP_SUMS_ANY {
+            @Override
+            void run(RowKernels kr, float[] a, int off, int n, int[] ids, float[] w, int o) {
+                expSumsAny(a, off, kr.experts, n, kr.k, ids, o, kr.rare, kr.sums);
+            }
+        },
+        /** exp(x_j − m) for the k − 1 runners-up of every row, one vectorised pass ({@link #dd}). */
+        SELECTED_EXPS {
+            @Override
+            void run(RowKernels kr, float[] a, int off, int n, int[] ids, float[] w, int o) {
+                kr.selectedExps(a, off, kr.experts, n, kr.k, ids, o, kr.rare);
+            }
+        },
+        FULL_WEIGHTS {
+            @Override
+            void run(RowKernels kr, float[] a, int off, int n, int[] ids, float[] w, int o) {
+                kr.fullWeights(a, off, kr.experts, n, kr.k, ids, w, o, kr.rare, kr.sums);
+            }
+        },
+        RENORMALISED_WEIGHTS {
+            @Override
+            void run(RowKernels kr, float[] a, int off, int n, int[] ids, float[] w, int o) {
+                kr.renormalisedWeights(a, off, kr.experts, n, kr.k, ids, w, o, kr.rare);
+            }
+        },
+        UNIT_WEIGHTS {
+            @Override
+            void run(RowKernels kr, float[] a, int off, int n, int[] ids, float[] w, int o) {
+                java.util.Arrays.fill(w, o, o + n, 1f);
+            }
+        },
+        /** Rows whose best logit is ±∞ or NaN: the reference code (exact by construction). */
+        RARE_ROWS {
+            @Override
+            void run(RowKernels kr, float[] a, int off, int n, int[] ids, float[] w, int o) {
+                if (kr.anyRare) {
+                    kr.rareRows(a, off, n, ids, w, o);
+                }
+            }
+        },
+        /** sigmoid-grouped: x and −|x| of the block in double ({@link #xs}, {@link #sig}); flags rows to leave. */
+        SIGMOID_PREPARE {
+            @Override
+            void run(RowKernels kr, float[] a, int off, int n, int[] ids, float[] w, int o) {
+                kr.sigmoidPrepare(a, off, n);
+            }
+        },
+        /** exp(−|x|), vectorised. */
+        SIGMOID_EXP {
+            @Override
+            void run(RowKernels kr, float[] a, int off, int n, int[] ids, float[] w, int o) {
+                VectorMath.expNonPositiveInPlace(kr.sig, n * kr.experts);
+            }
+        },
+        /** sigmoid(x) from exp(−|x|), vectorised. */
+        SIGMOID_DIVIDE {
+            @Override
+            void run(RowKernels kr, float[] a, int off, int n, int[] ids, float[] w, int o) {
+                VectorMath.sigmoidFromExp(kr.xs, kr.sig, n * kr.experts);
+            }
+        },
+        /** sigmoid-grouped: groups, top-k and weights on the keys, checked; near-ties go to the reference. */
+        SIGMOID_SELECT {
+            @Override
+            void run(RowKernels kr, float[] a, int off, int n, int[] ids, float[] w, int o) {
+                kr.sigmoidSelect(a, off, n, ids, w, o);
+            }
+        };
+
+        abstract void run(RowKernels kr, float[] a, int off, int n, int[] ids, float[] w, int o);
     }
 
     private static long locate(IntVector k0, IntVector k1, IntVector k2, IntVector k3, int s) {
@@ -63,54 +220,33 @@ final class RowKernels {
         return k0.max(k1).max(k2.max(k3)).reduceLanes(VectorOperators.MAX);
     }
 
-    /** Rows per block: selection, then exponential sums, then weights, each a loop of its own. */
+    /** Rows per block: selection, then exponential sums, then weights, each a phase of its own. */
     private static final int BLOCK = 64;
 
-    /*
-     * Code shape: each phase is its own method taking only arrays and ints, so C2 compiles it as a root
-     * with its own inlining budget (a single big loop body hits NodeCountInliningCutoff, and a vector
-     * passed to a method that was not inlined is boxed: hundreds of bytes per token). For the same
-     * reason no vector is carried around a loop: the knock-out state is a scalar long ("taken").
-     */
-
-    /** E = 4 vectors: the row stays in registers for all k passes. */
-    private void route4(float[] a, int off, int rows, RoutingSpec spec, int[] ids, float[] w, int outOff) {
-        final int k = spec.k();
-        final boolean full = spec.mode() == ScoringMode.SOFTMAX_TOPK;
-        final int E = 4 * L;
-        for (int r0 = 0; r0 < rows; r0 += BLOCK) {
-            int n = Math.min(BLOCK, rows - r0);
-            int rowOff = off + r0 * E;
-            int o = outOff + r0 * k;
-            boolean anyRare = select4(a, rowOff, n, k, ids, o, counts, rare, keys);
-            if (full) {
-                expSums4(a, rowOff, n, k, ids, o, rare, sums);
-                fullWeights(a, rowOff, E, n, k, ids, w, o, rare, sums);
-            } else if (k > 1) {
-                renormalisedWeights(a, rowOff, E, n, k, ids, w, o, rare);
-            } else {
-                for (int r = 0; r < n; r++) {
-                    w[o + r] = 1f;
-                }
-            }
-            if (anyRare) {
-                rareRows(a, rowOff, n, spec, ids, w, o);
-            }
-        }
-    }
-
     private final boolean[] rare = new boolean[BLOCK];
+    /** Keys of a block of rows for E = 4L ({@code [BLOCK][4L]}, 16 KiB with AVX-512). */
+    private final int[] blockKeys = new int[BLOCK * 4 * L];
     private final double[] sums = new double[BLOCK];
 
-    /** Top-k ids of n rows with E = 4L; marks rows whose best is ±∞ or NaN as rare (not counted). */
+    /**
+     * Top-k ids of n rows with E = 4L; marks rows whose best is ±∞ or NaN as rare (not counted). Pass 1
+     * runs per row with the keys in registers; for k &gt; 1 the keys of the block are kept in
+     * {@code ks} ({@code [n][4L]}, L1-resident) and passes 2..k run with the rows as the inner loop, so
+     * the long dependency chain of a pass (max tree, reduceLanes, locate) of one row overlaps with the
+     * next rows' instead of stalling the core.
+     */
     private static boolean select4(float[] a, int off, int n, int k, int[] ids, int o, long[] cnt, boolean[] rare,
                                    int[] ks) {
         boolean anyRare = false;
-        for (int r = 0; r < n; r++, off += 4 * L, o += k) {
-            IntVector k0 = VectorMath.keys(FloatVector.fromArray(F, a, off));
-            IntVector k1 = VectorMath.keys(FloatVector.fromArray(F, a, off + L));
-            IntVector k2 = VectorMath.keys(FloatVector.fromArray(F, a, off + 2 * L));
-            IntVector k3 = VectorMath.keys(FloatVector.fromArray(F, a, off + 3 * L));
+        final int E = 4 * L;
+        if (k == 1) {
+            return select4k1(a, off, n, ids, o, cnt, rare);
+        }
+        for (int r = 0, ro = off, oo = o; r < n; r++, ro += E, oo += k) {
+            IntVector k0 = VectorMath.keys(FloatVector.fromArray(F, a, ro));
+            IntVector k1 = VectorMath.keys(FloatVector.fromArray(F, a, ro + L));
+            IntVector k2 = VectorMath.keys(FloatVector.fromArray(F, a, ro + 2 * L));
+            IntVector k3 = VectorMath.keys(FloatVector.fromArray(F, a, ro + 3 * L));
             int s = max4(k0, k1, k2, k3);
             boolean isRare = s >= POS_INF_KEY || s <= NEG_INF_KEY;
             rare[r] = isRare;
@@ -118,40 +254,118 @@ final class RowKernels {
                 anyRare = true;
                 continue;
             }
-            long bits = locate(k0, k1, k2, k3, s);
-            long taken = bits & -bits;
-            int id = Long.numberOfTrailingZeros(bits);
-            ids[o] = id;
+            int id = Long.numberOfTrailingZeros(locate(k0, k1, k2, k3, s));
+            ids[oo] = id;
             cnt[id]++;
             if (k > 1) {
-                k0.intoArray(ks, 0);
-                k1.intoArray(ks, L);
-                k2.intoArray(ks, 2 * L);
-                k3.intoArray(ks, 3 * L);
-                for (int j = 1; j < k; j++) {
-                    long low = nextBest4(ks, taken);
-                    taken |= low;
-                    id = Long.numberOfTrailingZeros(low);
-                    ids[o + j] = id;
-                    cnt[id]++;
-                }
+                int ko = r * E;
+                k0.intoArray(ks, ko);
+                k1.intoArray(ks, ko + L);
+                k2.intoArray(ks, ko + 2 * L);
+                k3.intoArray(ks, ko + 3 * L);
+                ks[ko + id] = GONE_KEY;
             }
+        }
+        for (int j = 1; j < k; j++) {
+            laterPass4(n, k, ids, o + j, cnt, rare, ks);
+        }
+        return anyRare;
+    }
+
+    /** Selection keys of {@code a[off .. off+len)} into {@code ks[0 .. len)}, len a multiple of L. */
+    private static void keysOf(float[] a, int off, int len, int[] ks) {
+        for (int i = 0; i < len; i += L) {
+            VectorMath.keys(FloatVector.fromArray(F, a, off + i)).intoArray(ks, i);
+        }
+    }
+
+    /**
+     * k = 2 with E = 4L (keys from {@link #keysOf}), in registers: besides the lane-wise maximum M1 of the four key vectors keep
+     * the lane-wise runner-up M2 (a min/max network); the second best overall is the maximum of M1 with
+     * the winner's lane replaced by M2's, located like the first (the winner's own bit cleared, so a tie
+     * with the winner finds the next index holding the same key).
+     */
+    private static boolean select4k2(int[] ks, int n, int[] ids, int o, long[] cnt, boolean[] rare) {
+        boolean anyRare = false;
+        for (int r = 0, ro = 0, oo = o; r < n; r++, ro += 4 * L, oo += 2) {
+            IntVector k0 = IntVector.fromArray(I, ks, ro);
+            IntVector k1 = IntVector.fromArray(I, ks, ro + L);
+            IntVector k2 = IntVector.fromArray(I, ks, ro + 2 * L);
+            IntVector k3 = IntVector.fromArray(I, ks, ro + 3 * L);
+            IntVector hi01 = k0.max(k1);
+            IntVector hi23 = k2.max(k3);
+            IntVector m1 = hi01.max(hi23);
+            int s = m1.reduceLanes(VectorOperators.MAX);
+            boolean isRare = s >= POS_INF_KEY || s <= NEG_INF_KEY;
+            rare[r] = isRare;
+            if (isRare) {
+                anyRare = true;
+                continue;
+            }
+            IntVector m2 = hi01.min(hi23).max(k0.min(k1).max(k2.min(k3)));
+            long bits = locate(k0, k1, k2, k3, s);
+            long first = bits & -bits;
+            int id = Long.numberOfTrailingZeros(first);
+            ids[oo] = id;
+            cnt[id]++;
+            IntVector rest = m1.blend(m2, VectorMask.fromLong(I, 1L << (id & (L - 1))));
+            int s2 = rest.reduceLanes(VectorOperators.MAX);
+            int id2 = Long.numberOfTrailingZeros(locate(k0, k1, k2, k3, s2) & ~first);
+            ids[oo + 1] = id2;
+            cnt[id2]++;
+        }
+        return anyRare;
+    }
+
+    /** k = 1, E = 4L: one pass on {@link VectorMath#keysFirstPass} keys (NaN rows come out rare). */
+    private static boolean select4k1(float[] a, int off, int n, int[] ids, int o, long[] cnt, boolean[] rare) {
+        boolean anyRare = false;
+        for (int r = 0, ro = off; r < n; r++, ro += 4 * L) {
+            IntVector k0 = VectorMath.keysFirstPass(FloatVector.fromArray(F, a, ro));
+            IntVector k1 = VectorMath.keysFirstPass(FloatVector.fromArray(F, a, ro + L));
+            IntVector k2 = VectorMath.keysFirstPass(FloatVector.fromArray(F, a, ro + 2 * L));
+            IntVector k3 = VectorMath.keysFirstPass(FloatVector.fromArray(F, a, ro + 3 * L));
+            int s = max4(k0, k1, k2, k3);
+            boolean isRare = s >= POS_INF_KEY || s <= NEG_INF_KEY;
+            rare[r] = isRare;
+            if (isRare) {
+                anyRare = true;
+                continue;
+            }
+            int id = Long.numberOfTrailingZeros(locate(k0, k1, k2, k3, s));
+            ids[o + r] = id;
+            cnt[id]++;
         }
         return anyRare;
     }
 
     /**
-     * One knock-out pass over the keys of one row ({@code ks[0 .. 4L)}): the lowest-index position of the
-     * largest key outside {@code taken}, as a one-bit mask. Scalar signature on purpose: whether C2
-     * inlines it or not, no vector crosses a call boundary.
+     * Pass j (&gt; 1) over the rows of a block: its own compile root, so {@link #nextBest4} inlines. The
+     * winner is knocked out with a plain store; the row's next pass loads it n − 1 rows later, long after
+     * the store retired (no store-forwarding stall).
      */
-    private static long nextBest4(int[] ks, long taken) {
-        IntVector m0 = IntVector.fromArray(I, ks, 0).blend(GONE_KEY, VectorMask.fromLong(I, taken));
-        IntVector m1 = IntVector.fromArray(I, ks, L).blend(GONE_KEY, VectorMask.fromLong(I, taken >>> L));
-        IntVector m2 = IntVector.fromArray(I, ks, 2 * L).blend(GONE_KEY, VectorMask.fromLong(I, taken >>> (2 * L)));
-        IntVector m3 = IntVector.fromArray(I, ks, 3 * L).blend(GONE_KEY, VectorMask.fromLong(I, taken >>> (3 * L)));
-        long bits = locate(m0, m1, m2, m3, max4(m0, m1, m2, m3));
-        return bits & -bits;
+    private static void laterPass4(int n, int k, int[] ids, int oo, long[] cnt, boolean[] rare, int[] ks) {
+        for (int r = 0, ko = 0; r < n; r++, oo += k, ko += 4 * L) {
+            if (rare[r]) {
+                continue;
+            }
+            int id = nextBest4(ks, ko);
+            ks[ko + id] = GONE_KEY;
+            ids[oo] = id;
+            cnt[id]++;
+        }
+    }
+
+    /**
+     * One pass over the keys of one row ({@code ks[ko .. ko+4L)}): the lowest index holding the largest
+     * key. Scalar signature on purpose: whether C2 inlines it or not, no vector crosses a call boundary.
+     */
+    private static int nextBest4(int[] ks, int ko) {
+        IntVector m0 = IntVector.fromArray(I, ks, ko);
+        IntVector m1 = IntVector.fromArray(I, ks, ko + L);
+        IntVector m2 = IntVector.fromArray(I, ks, ko + 2 * L);
+        IntVector m3 = IntVector.fromArray(I, ks, ko + 3 * L);
+        return Long.numberOfTrailingZeros(locate(m0, m1, m2, m3, max4(m0, m1, m2, m3)));
     }
 
     /** Σ_E exp(x − m) per row (m = the row's best logit), E = 4L, vectorised float exps. */
@@ -173,9 +387,8 @@ final class RowKernels {
     }
 
     /** Rare rows (best logit ±∞ or NaN): the reference code, exact by construction. */
-    private void rareRows(float[] a, int off, int n, RoutingSpec spec, int[] ids, float[] w, int o) {
-        int E = spec.experts();
-        int k = spec.k();
+    private void rareRows(float[] a, int off, int n, int[] ids, float[] w, int o) {
+        int E = experts;
         for (int r = 0; r < n; r++) {
             if (rare[r]) {
                 scalar.routeOne(a, off + r * E, spec, ids, w, o + r * k, counts);
@@ -183,77 +396,59 @@ final class RowKernels {
         }
     }
 
-    /** Any E: keys in a scratch array padded with {@link VectorMath#GONE_KEY}; a masked tail vector. */
-    private void routeAny(float[] a, int off, int rows, RoutingSpec spec, int[] ids, float[] w, int outOff) {
-        final int k = spec.k();
-        final int E = spec.experts();
-        final boolean full = spec.mode() == ScoringMode.SOFTMAX_TOPK;
-        for (int r0 = 0; r0 < rows; r0 += BLOCK) {
-            int n = Math.min(BLOCK, rows - r0);
-            int rowOff = off + r0 * E;
-            int o = outOff + r0 * k;
-            boolean anyRare = selectAny(a, rowOff, E, n, k, ids, o, counts, rare, keys);
-            if (full) {
-                expSumsAny(a, rowOff, E, n, k, ids, o, rare, sums);
-                fullWeights(a, rowOff, E, n, k, ids, w, o, rare, sums);
-            } else if (k > 1) {
-                renormalisedWeights(a, rowOff, E, n, k, ids, w, o, rare);
-            } else {
-                for (int r = 0; r < n; r++) {
-                    w[o + r] = 1f;
-                }
-            }
-            if (anyRare) {
-                rareRows(a, rowOff, n, spec, ids, w, o);
-            }
-        }
-    }
-
+    /**
+     * Any E: the keys of the block go to {@code ks} ({@code [n][P]}, P = E rounded up to whole vectors,
+     * padding {@link VectorMath#GONE_KEY}); then k passes with the rows as the inner loop (independent
+     * chains overlap), each knocking its winner out with a plain store, long retired by the row's next pass.
+     */
     private static boolean selectAny(float[] a, int off, int E, int n, int k, int[] ids, int o, long[] cnt,
                                      boolean[] rare, int[] ks) {
         final int nv = (E + L - 1) / L;
         final int last = (nv - 1) * L;
+        final int P = nv * L;
         final VectorMask<Float> tail = F.indexInRange(last, E);
         final VectorMask<Integer> pad = tail.not().cast(I);
         boolean anyRare = false;
-        for (int r = 0; r < n; r++, off += E, o += k) {
-            IntVector mx = IntVector.broadcast(I, GONE_KEY);
+        for (int r = 0, ro = off, ko = 0; r < n; r++, ro += E, ko += P) {
+            IntVector mx = VectorMath.keys(FloatVector.fromArray(F, a, ro + last, tail)).blend(GONE_KEY, pad);
+            mx.intoArray(ks, ko + last);
             for (int v = 0; v < last; v += L) {
-                IntVector kv = VectorMath.keys(FloatVector.fromArray(F, a, off + v));
-                kv.intoArray(ks, v);
+                IntVector kv = VectorMath.keys(FloatVector.fromArray(F, a, ro + v));
+                kv.intoArray(ks, ko + v);
                 mx = mx.max(kv);
             }
-            IntVector kt = VectorMath.keys(FloatVector.fromArray(F, a, off + last, tail)).blend(GONE_KEY, pad);
-            kt.intoArray(ks, last);
-            int s = mx.max(kt).reduceLanes(VectorOperators.MAX);
+            int s = mx.reduceLanes(VectorOperators.MAX);
             boolean isRare = s >= POS_INF_KEY || s <= NEG_INF_KEY;
             rare[r] = isRare;
-            if (isRare) {
-                anyRare = true;
-                continue;
-            }
-            for (int j = 0; j < k; j++) {
-                if (j > 0) {
-                    IntVector m = IntVector.fromArray(I, ks, 0);
-                    for (int v = L; v <= last; v += L) {
-                        m = m.max(IntVector.fromArray(I, ks, v));
-                    }
-                    s = m.reduceLanes(VectorOperators.MAX);
+            anyRare |= isRare;
+        }
+        for (int j = 0; j < k; j++) {
+            for (int r = 0, ko = 0, oo = o + j; r < n; r++, ko += P, oo += k) {
+                if (rare[r]) {
+                    continue;
                 }
-                int id = -1;
-                for (int v = 0; v <= last; v += L) {
-                    long bits = IntVector.fromArray(I, ks, v).eq(s).toLong();
-                    if (bits != 0) {
-                        id = v + Long.numberOfTrailingZeros(bits);
-                        break;
-                    }
-                }
-                ks[id] = GONE_KEY;
-                ids[o + j] = id;
+                int id = nextBestAny(ks, ko, last);
+                ks[ko + id] = GONE_KEY;
+                ids[oo] = id;
                 cnt[id]++;
             }
         }
         return anyRare;
+    }
+
+    /** Index (relative to {@code ko}) of the largest key in {@code ks[ko .. ko+last+L)}, lowest on ties. */
+    private static int nextBestAny(int[] ks, int ko, int last) {
+        IntVector m = IntVector.fromArray(I, ks, ko);
+        for (int v = L; v <= last; v += L) {
+            m = m.max(IntVector.fromArray(I, ks, ko + v));
+        }
+        int s = m.reduceLanes(VectorOperators.MAX);
+        for (int v = 0; ; v += L) {
+            long bits = IntVector.fromArray(I, ks, ko + v).eq(s).toLong();
+            if (bits != 0) {
+                return v + Long.numberOfTrailingZeros(bits);
+            }
+        }
     }
 
     private static void expSumsAny(float[] a, int off, int E, int n, int k, int[] ids, int o, boolean[] rare, double[] sums) {
@@ -274,40 +469,219 @@ final class RowKernels {
         }
     }
 
-    /** softmax-topk: p_j = exp(x_j − m) / Σ_E exp(x_e − m); the k numerators in accurate double. */
-    private static void fullWeights(float[] a, int off, int E, int n, int k, int[] ids, float[] w, int o,
-                                    boolean[] rare, double[] sums) {
+    /**
+     * Gap below which two sigmoid-grouped keys (or group scores) count as a possible tie. The vector
+     * sigmoid is within ~1e-13 of the reference's {@code 1/(1 + Math.exp(−x))}; any decision closer than
+     * this goes to the reference code, so ids are identical, near-ties included.
+     */
+    static final double TIE_MARGIN = 0x1p-36;
+
+    private void sigmoidPrepare(float[] a, int off, int n) {
+        final int total = n * experts;
+        final double[] s = sig;
+        final double[] x = xs;
+        for (int r = 0, i = 0; r < n; r++) {
+            boolean bad = false;
+            for (int e = 0; e < experts; e++, i++) {
+                float v = a[off + i];
+                bad |= !(Math.abs(v) <= 700f);
+                x[i] = v;
+                s[i] = -Math.abs((double) v);
+            }
+            nonFinite[r] = bad;
+        }
+        int padded = (total + VectorMath.D.length() - 1) / VectorMath.D.length() * VectorMath.D.length();
+        java.util.Arrays.fill(s, total, padded, 0.0);
+        java.util.Arrays.fill(x, total, padded, 0.0);
+    }
+
+    /**
+     * Groups by the sum of their top-2 keys, the kept groups, top-k inside them and the renormalised
+     * unbiased weights, from the vector sigmoid. Rows with |x| &gt; 700 or NaN, and rows where a decision
+     * (kept-group boundary, order of the k selected, k-th vs next) is closer than {@link #TIE_MARGIN},
+     * are routed by the reference code instead.
+     */
+    private void sigmoidSelect(float[] a, int off, int n, int[] ids, float[] w, int o) {
+        final int E = experts;
+        final int G = spec.groups();
+        final int size = E / G;
+        final int tg = spec.topkGroups();
+        final double[] s = sig;
+        final double[] kk = key;
+        for (int r = 0; r < n; r++, o += k) {
+            int so = r * E;
+            if (nonFinite[r] || !sigmoidRow(s, so, E, G, size, tg, ids, w, o, kk)) {
+                scalar.routeOne(a, off + r * E, spec, ids, w, o, counts);
+            }
+        }
+    }
+
+    /** One row; false (nothing written, nothing counted) when a decision is too close to call. */
+    private boolean sigmoidRow(double[] s, int so, int E, int G, int size, int tg, int[] ids, float[] w, int o, double[] kk) {
+        for (int e = 0; e < E; e++) {
+            kk[e] = s[so + e] + bias[e];
+        }
+        boolean[] kg = keep;
+        if (G > 1) {
+            if (size == VectorMath.D.length()) {
+                groupScoresOneVector(kk, G, groupScore);
+            } else {
+                groupScoresScalar(kk, G, size, groupScore);
+            }
+            if (tg < G) {
+                topK(groupScore, 1, G, null, tg + 1);
+                if (topVal[tg - 1] - topVal[tg] <= 4 * TIE_MARGIN) {
+                    return false;
+                }
+                java.util.Arrays.fill(kg, false);
+                for (int j = 0; j < tg; j++) {
+                    kg[topIdx[j]] = true;
+                }
+            } else {
+                java.util.Arrays.fill(kg, true);
+            }
+        }
+        int want = Math.min(k + 1, G > 1 ? tg * size : E);
+        int c = G > 1 ? topK(kk, G, size, kg, want) : topK(kk, 1, E, null, want);
+        for (int j = 0; j + 1 < c; j++) {
+            if (topVal[j] - topVal[j + 1] <= 2 * TIE_MARGIN) {
+                return false;
+            }
+        }
+        double sum = 0;
+        for (int j = 0; j < k; j++) {
+            int id = topIdx[j];
+            if (a_tooSmall(s[so + id])) {
+                return false;
+            }
+            sum += s[so + id];
+        }
+        for (int j = 0; j < k; j++) {
+            int id = topIdx[j];
+            ids[o + j] = id;
+            counts[id]++;
+            w[o + j] = sum > 0 ? (float) (s[so + id] / sum) : (float) (1.0 / k);
+        }
+        return true;
+    }
+
+    /** Sum of the top two keys of each group, one group per double vector (two reductions each). */
+    private static void groupScoresOneVector(double[] kk, int G, double[] out) {
+        final int dl = VectorMath.D.length();
+        for (int g = 0; g < G; g++) {
+            DoubleVector v = DoubleVector.fromArray(VectorMath.D, kk, g * dl);
+            double b1 = v.reduceLanes(VectorOperators.MAX);
+            long at = v.eq(b1).toLong();
+            double b2 = v.blend(Double.NEGATIVE_INFINITY, VectorMask.fromLong(VectorMath.D, at & -at)).reduceLanes(VectorOperators.MAX);
+            out[g] = b1 + b2;
+        }
+    }
+
+    /** Sum of the top two keys of each group (its only key for groups of one). */
+    private static void groupScoresScalar(double[] kk, int G, int size, double[] out) {
+        for (int g = 0; g < G; g++) {
+            double b1 = Double.NEGATIVE_INFINITY;
+            double b2 = Double.NEGATIVE_INFINITY;
+            for (int e = g * size; e < (g + 1) * size; e++) {
+                double v = kk[e];
+                b2 = Math.max(b2, Math.min(b1, v)); // branch-free: keys are finite here
+                b1 = Math.max(b1, v);
+            }
+            out[g] = size == 1 ? b1 : b1 + b2;
+        }
+    }
+
+    /** A sigmoid so small (x below about −700) that the reference's own exp may differ: leave it to it. */
+    private static boolean a_tooSmall(double sigmoid) {
+        return sigmoid < 1e-300;
+    }
+
+    /**
+     * The {@code want} largest of {@code v[0 .. groups·size)}, only in groups g with {@code allowed[g]}
+     * when allowed is given, into {@link #topVal}/{@link #topIdx}, descending, lower index first on
+     * equal values; returns how many.
+     */
+    private int topK(double[] v, int groups, int size, boolean[] allowed, int want) {
+        final double[] tv = topVal;
+        final int[] ti = topIdx;
+        int c = 0;
+        for (int g = 0; g < groups; g++) {
+            if (allowed != null && !allowed[g]) {
+                continue;
+            }
+            for (int i = g * size, end = i + size; i < end; i++) {
+                double x = v[i];
+                if (c == want && !(x > tv[c - 1])) {
+                    continue;
+                }
+                int j = c == want ? c - 1 : c++;
+                while (j > 0 && x > tv[j - 1]) {
+                    tv[j] = tv[j - 1];
+                    ti[j] = ti[j - 1];
+                    j--;
+                }
+                tv[j] = x;
+                ti[j] = i;
+            }
+        }
+        return c;
+    }
+
+    /**
+     * The k − 1 exponentials exp(x_j − m) (j ≥ 1) of every non-rare row of the block, gathered into
+     * {@code dd} and computed in one vectorised pass; returns how many. The weights phases read them.
+     */
+    private int selectedExps(float[] a, int off, int E, int n, int k, int[] ids, int o, boolean[] rare) {
+        double[] d = dd;
+        int c = 0;
         for (int r = 0; r < n; r++, off += E, o += k) {
             if (rare[r]) {
                 continue;
             }
             float m = a[off + ids[o]];
+            for (int j = 1; j < k; j++) {
+                d[c++] = (double) a[off + ids[o + j]] - m;
+            }
+        }
+        int padded = (c + VectorMath.D.length() - 1) / VectorMath.D.length() * VectorMath.D.length();
+        java.util.Arrays.fill(d, c, padded, 0.0);
+        VectorMath.expNonPositiveInPlace(d, c);
+        return c;
+    }
+
+    /** softmax-topk: p_j = exp(x_j − m) / Σ_E exp(x_e − m); the k numerators in accurate double. */
+    private void fullWeights(float[] a, int off, int E, int n, int k, int[] ids, float[] w, int o,
+                             boolean[] rare, double[] sums) {
+        double[] d = dd;
+        int c = 0;
+        for (int r = 0; r < n; r++, o += k) {
+            if (rare[r]) {
+                continue;
+            }
             double inv = 1.0 / sums[r];
             w[o] = (float) inv;
             for (int j = 1; j < k; j++) {
-                w[o + j] = (float) (VectorMath.expNonPositive((double) a[off + ids[o + j]] - m) * inv);
+                w[o + j] = (float) (d[c++] * inv);
             }
         }
     }
 
     /** topk-softmax: softmax over the k selected (the first is the largest and finite), in double. */
     private void renormalisedWeights(float[] a, int off, int E, int n, int k, int[] ids, float[] w, int o, boolean[] rare) {
-        double[] e = ek;
-        for (int r = 0; r < n; r++, off += E, o += k) {
+        double[] d = dd;
+        int c = 0;
+        for (int r = 0; r < n; r++, o += k) {
             if (rare[r]) {
                 continue;
             }
-            float m = a[off + ids[o]];
             double sum = 1.0;
-            for (int j = 1; j < k; j++) {
-                double v = VectorMath.expNonPositive((double) a[off + ids[o + j]] - m);
-                e[j] = v;
-                sum += v;
+            for (int j = 0; j < k - 1; j++) {
+                sum += d[c + j];
             }
             double inv = 1.0 / sum;
             w[o] = (float) inv;
             for (int j = 1; j < k; j++) {
-                w[o + j] = (float) (e[j] * inv);
+                w[o + j] = (float) (d[c++] * inv);
             }
         }
     }

@@ -1,7 +1,9 @@
 package io.moecast.routing.panama;
 
+import jdk.incubator.vector.DoubleVector;
 import jdk.incubator.vector.FloatVector;
 import jdk.incubator.vector.IntVector;
+import jdk.incubator.vector.LongVector;
 import jdk.incubator.vector.VectorMask;
 import jdk.incubator.vector.VectorOperators;
 import jdk.incubator.vector.VectorSpecies;
@@ -21,6 +23,7 @@ final class VectorMath {
     static final VectorSpecies<Float> F = FloatVector.SPECIES_PREFERRED;
     static final VectorSpecies<Integer> I = IntVector.SPECIES_PREFERRED;
     static final int L = F.length();
+    static final VectorSpecies<Double> D = DoubleVector.SPECIES_PREFERRED;
 
     /** A lane that can never be selected again (already taken, or padding past E). */
     static final int GONE_KEY = Integer.MIN_VALUE;
@@ -62,6 +65,18 @@ final class VectorMath {
         IntVector k = b.lanewise(VectorOperators.XOR, sign.lanewise(VectorOperators.LSHR, 1)).sub(sign);
         VectorMask<Integer> nan = x.compare(VectorOperators.NE, x).cast(I);
         return k.blend(NAN_KEY, nan);
+    }
+
+    /**
+     * {@link #keys} without the NaN fix-up (4 integer ops): a positive NaN maps above +∞ and a negative
+     * one below −∞, so a row holding a NaN either has its maximum at or above {@link #POS_INF_KEY} or,
+     * if its best key is a negative NaN, at or below {@link #NEG_INF_KEY}: both are "rare" rows that go
+     * to the reference. Valid for the first pass only (later passes need all NaNs tied).
+     */
+    static IntVector keysFirstPass(FloatVector x) {
+        IntVector b = x.reinterpretAsInts();
+        IntVector sign = b.lanewise(VectorOperators.ASHR, 31);
+        return b.lanewise(VectorOperators.XOR, sign.lanewise(VectorOperators.LSHR, 1)).sub(sign);
     }
 
     /**
@@ -114,5 +129,61 @@ final class VectorMath {
         p = Math.fma(p, r, 1.0);
         p = Math.fma(p, r, 1.0);
         return Double.longBitsToDouble(Double.doubleToRawLongBits(p) + ((long) n << 52));
+    }
+
+    /**
+     * In place, {@code x[i] = exp(x[i])} for {@code i < n}, x ≤ 0 (NaN, −∞ and x &lt; −708 give 0),
+     * vectorised in double: magic-add rounding, two-constant reduction with FMA, degree-10 Taylor
+     * polynomial on |r| ≤ 0.35 in Estrin form (short dependency chains), exponent by an integer add;
+     * relative error about 1e-13. {@code x} must hold n rounded up to whole vectors.
+     */
+    static void expNonPositiveInPlace(double[] x, int n) {
+        final int dl = D.length();
+        for (int i = 0; i < n; i += dl) {
+            DoubleVector v = DoubleVector.fromArray(D, x, i);
+            VectorMask<Double> live = v.compare(VectorOperators.GE, -708.0);
+            DoubleVector z = v.fma(DoubleVector.broadcast(D, LOG2E), DoubleVector.broadcast(D, MAGIC));
+            DoubleVector nn = z.sub(MAGIC);
+            DoubleVector r = nn.fma(DoubleVector.broadcast(D, -LN2_HI), v);
+            r = nn.fma(DoubleVector.broadcast(D, -LN2_LO), r);
+            DoubleVector r2 = r.mul(r);
+            DoubleVector r4 = r2.mul(r2);
+            DoubleVector p01 = r.add(1.0);
+            DoubleVector p23 = r.fma(DoubleVector.broadcast(D, 1.0 / 6), DoubleVector.broadcast(D, 0.5));
+            DoubleVector p45 = r.fma(DoubleVector.broadcast(D, 1.0 / 120), DoubleVector.broadcast(D, 1.0 / 24));
+            DoubleVector p67 = r.fma(DoubleVector.broadcast(D, 1.0 / 5040), DoubleVector.broadcast(D, 1.0 / 720));
+            DoubleVector p89 = r.fma(DoubleVector.broadcast(D, 1.0 / 362880), DoubleVector.broadcast(D, 1.0 / 40320));
+            DoubleVector p8a = r2.fma(DoubleVector.broadcast(D, 1.0 / 3628800), p89);
+            DoubleVector p47 = r2.fma(p67, p45);
+            DoubleVector p03 = r2.fma(p23, p01);
+            DoubleVector p = r4.fma(r4.fma(p8a, p47), p03);
+            LongVector bits = p.reinterpretAsLongs().add(z.reinterpretAsLongs().lanewise(VectorOperators.LSHL, 52));
+            bits.reinterpretAsDoubles().blend(0.0, live.not()).intoArray(x, i);
+        }
+    }
+
+    /**
+     * The logistic function from e = exp(−|x|) ({@link #expNonPositiveInPlace} of −|x|): in place,
+     * {@code e[i] = (x[i] < 0 ? e[i] : 1) / (1 + e[i])}, i.e. 1/(1 + exp(−x)) without overflow. Relative
+     * error about 1e-13. Both arrays must hold n rounded up to whole vectors.
+     */
+    static void sigmoidFromExp(double[] x, double[] e, int n) {
+        final int dl = D.length();
+        for (int i = 0; i < n; i += dl) {
+            DoubleVector ev = DoubleVector.fromArray(D, e, i);
+            VectorMask<Double> neg = DoubleVector.fromArray(D, x, i).compare(VectorOperators.LT, 0.0);
+            DoubleVector.broadcast(D, 1.0).blend(ev, neg).div(ev.add(1.0)).intoArray(e, i);
+        }
+    }
+
+    /** {@code x[i] = sigmoid(x[i])} via {@link #expNonPositiveInPlace} and {@link #sigmoidFromExp}; allocates (tests only). */
+    static void sigmoidInPlace(double[] x, int n) {
+        double[] e = new double[x.length];
+        for (int i = 0; i < n; i++) {
+            e[i] = -Math.abs(x[i]);
+        }
+        expNonPositiveInPlace(e, n);
+        sigmoidFromExp(x, e, n);
+        System.arraycopy(e, 0, x, 0, n);
     }
 }

@@ -198,7 +198,7 @@ public final class VectorRouter implements Router, AutoCloseable {
         long t1 = partStart(worker + 1);
         int E = spec.experts();
         int k = spec.k();
-        workers[worker].kernels.route(jobLogits, (int) t0 * E, (int) (t1 - t0), spec, jobIds, jobWeights, (int) t0 * k);
+        workers[worker].kernels.route(jobLogits, (int) t0 * E, (int) (t1 - t0), jobIds, jobWeights, (int) t0 * k);
     }
 
     private void segmentPart(int worker) {
@@ -218,7 +218,7 @@ public final class VectorRouter implements Router, AutoCloseable {
             } else {
                 bf16ToFloat(segLogits, t * E * 2, wk.rows, n);
             }
-            wk.kernels.route(wk.rows, 0, rows, spec, wk.ids, wk.weights, 0);
+            wk.kernels.route(wk.rows, 0, rows, wk.ids, wk.weights, 0);
             MemorySegment.copy(wk.ids, 0, segIds, ValueLayout.JAVA_INT_UNALIGNED, t * k * 4, rows * k);
             MemorySegment.copy(wk.weights, 0, segWeights, ValueLayout.JAVA_FLOAT_UNALIGNED, t * k * 4, rows * k);
         }
@@ -250,7 +250,7 @@ public final class VectorRouter implements Router, AutoCloseable {
         for (int t = (int) partStart(worker); t < t1; t += chunk) {
             int rows = Math.min(chunk, t1 - t);
             Gate.multiply(jobHidden, t * d, rows, jobGate, d, E, wk.rows);
-            wk.kernels.route(wk.rows, 0, rows, spec, jobIds, jobWeights, t * k);
+            wk.kernels.route(wk.rows, 0, rows, jobIds, jobWeights, t * k);
         }
     }
 
@@ -271,7 +271,7 @@ public final class VectorRouter implements Router, AutoCloseable {
         void prepare(RoutingSpec s) {
             if (!s.equals(spec)) {
                 spec = s;
-                kernels = new RowKernels(s.experts(), s.k());
+                kernels = new RowKernels(s);
                 chunkRows = Math.max(1, CHUNK_FLOATS / s.experts());
                 if (rows.length < chunkRows * s.experts()) {
                     rows = new float[chunkRows * s.experts()];
