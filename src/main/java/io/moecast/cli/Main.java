@@ -18,6 +18,7 @@ import java.io.UncheckedIOException;
         description = "Expert-load traces of mixture-of-experts models: routing kernels, state analysis, "
                 + "forecasts, placement and step-time budgets.",
         subcommands = {
+                RunCommand.class,
                 TraceCommand.class,
                 EvaluateCommand.class,
                 RouteCommand.class,

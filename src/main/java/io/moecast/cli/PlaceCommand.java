@@ -6,7 +6,6 @@ import io.moecast.placement.MigrationAwarePlanner;
 import io.moecast.placement.PlacementReport;
 import io.moecast.placement.PlacementShape;
 import io.moecast.placement.PlacementSimulation;
-import io.moecast.placement.PlacementSimulation.Source;
 import io.moecast.placement.PlacementSimulation.Strategy;
 import io.moecast.predict.Predictors;
 import io.moecast.report.ResultsWriter;
@@ -19,7 +18,6 @@ import picocli.CommandLine.Parameters;
 
 import java.io.IOException;
 import java.nio.file.Path;
-import java.util.ArrayList;
 import java.util.List;
 
 /** {@code moecast place TRACE}: expert placement from forecasts, scored on the loads that came. */
@@ -110,30 +108,7 @@ public final class PlaceCommand implements Runnable {
             }
             PlacementSimulation.Config cfg = new PlacementSimulation.Config(gpus, R, nodes, groups, replan, planner,
                     trigger, migrationThreshold, moves);
-            List<Strategy> rows = new ArrayList<>();
-            rows.add(new Strategy("static", "initial placement (EPLB on the first window), never re-planned",
-                    Source.STATIC, null, replan, 0, false));
-            rows.add(new Strategy("last-window-sum", "vLLM/SGLang estimate: tokens of the last 1000 steps summed",
-                    Source.PREDICTOR, Predictors.create("last-window-sum:window=1000", L, E), replan, 0, false));
-            rows.add(new Strategy("ema", "MindSpeed estimate: m <- 0.9 m + 0.1 x",
-                    Source.PREDICTOR, Predictors.create("ema:beta=0.9", L, E), replan, 0, false));
-            for (String p : preds) {
-                rows.add(new Strategy(p, "predictor " + p + ": full re-plan", Source.PREDICTOR, Predictors.create(p, L, E), replan, 0, false));
-            }
-            for (String p : preds) {
-                rows.add(new Strategy(p + " +migration", "predictor " + p + ": migration-aware re-plan (threshold "
-                        + migrationThreshold + ", at most " + moves + " moves per layer)",
-                        Source.PREDICTOR, Predictors.create(p, L, E), replan, 0, true));
-            }
-            rows.add(new Strategy("oracle", "the realised loads of the coming window", Source.ORACLE, null, replan, 0, false));
-            if (!noEngineCadence) {
-                rows.add(new Strategy("vLLM", "vLLM EPLB defaults: 1000-step summed window, re-plan every 3000 steps (first after 750)",
-                        Source.PREDICTOR, Predictors.create("last-window-sum:window=1000", L, E), 3000, 750, false));
-                rows.add(new Strategy("SGLang", "SGLang defaults: 1000-pass summed window, re-plan every 1000 passes",
-                        Source.PREDICTOR, Predictors.create("last-window-sum:window=1000", L, E), 1000, 0, false));
-                rows.add(new Strategy("MindSpeed", "MindSpeed defaults: EMA 0.9, re-place every 50 iterations",
-                        Source.PREDICTOR, Predictors.create("ema:beta=0.9", L, E), 50, 0, false));
-            }
+            List<Strategy> rows = PlacementSimulation.standardStrategies(cfg, preds, L, E, !noEngineCadence);
             List<PlacementSimulation.Outcome> outs;
             try {
                 outs = new PlacementSimulation(cfg).run(r, rows, StateDetectors.online(L, E));

@@ -3,6 +3,7 @@ package io.moecast.placement;
 import io.moecast.analysis.LoadState;
 import io.moecast.analysis.OnlineStateDetector;
 import io.moecast.predict.Predictor;
+import io.moecast.predict.Predictors;
 import io.moecast.trace.TraceReader;
 import io.moecast.util.Progress;
 
@@ -61,6 +62,43 @@ public final class PlacementSimulation {
         boolean replansAt(long s) {
             return source != Source.STATIC && s >= offset && (s - offset) % cadence == 0;
         }
+    }
+
+    /**
+     * The standard comparison, as {@code moecast place} and {@code moecast run} show it: at the config's
+     * cadence the static initial placement, the engines' load estimates (last-window sum of 1000 steps as
+     * vLLM/SGLang, EMA 0.9 as MindSpeed), each predictor with a full re-plan and migration-aware, the
+     * oracle; then, when {@code engineCadence}, the engines at their own cadences.
+     */
+    public static List<Strategy> standardStrategies(Config cfg, List<String> predictors, int layers, int experts,
+                                                    boolean engineCadence) {
+        int n = cfg.window();
+        List<Strategy> rows = new ArrayList<>();
+        rows.add(new Strategy("static", "initial placement (EPLB on the first window), never re-planned",
+                Source.STATIC, null, n, 0, false));
+        rows.add(new Strategy("last-window-sum", "vLLM/SGLang estimate: tokens of the last 1000 steps summed",
+                Source.PREDICTOR, Predictors.create("last-window-sum:window=1000", layers, experts), n, 0, false));
+        rows.add(new Strategy("ema", "MindSpeed estimate: m <- 0.9 m + 0.1 x",
+                Source.PREDICTOR, Predictors.create("ema:beta=0.9", layers, experts), n, 0, false));
+        for (String p : predictors) {
+            rows.add(new Strategy(p, "predictor " + p + ": full re-plan", Source.PREDICTOR,
+                    Predictors.create(p, layers, experts), n, 0, false));
+        }
+        for (String p : predictors) {
+            rows.add(new Strategy(p + " +migration", "predictor " + p + ": migration-aware re-plan (threshold "
+                    + cfg.migrationThreshold() + ", at most " + cfg.maxMoves() + " moves per layer)",
+                    Source.PREDICTOR, Predictors.create(p, layers, experts), n, 0, true));
+        }
+        rows.add(new Strategy("oracle", "the realised loads of the coming window", Source.ORACLE, null, n, 0, false));
+        if (engineCadence) {
+            rows.add(new Strategy("vLLM", "vLLM EPLB defaults: 1000-step summed window, re-plan every 3000 steps (first after 750)",
+                    Source.PREDICTOR, Predictors.create("last-window-sum:window=1000", layers, experts), 3000, 750, false));
+            rows.add(new Strategy("SGLang", "SGLang defaults: 1000-pass summed window, re-plan every 1000 passes",
+                    Source.PREDICTOR, Predictors.create("last-window-sum:window=1000", layers, experts), 1000, 0, false));
+            rows.add(new Strategy("MindSpeed", "MindSpeed defaults: EMA 0.9, re-place every 50 iterations",
+                    Source.PREDICTOR, Predictors.create("ema:beta=0.9", layers, experts), 50, 0, false));
+        }
+        return rows;
     }
 
     /** The planning setup shared by every strategy. */
