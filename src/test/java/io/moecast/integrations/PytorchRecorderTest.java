@@ -87,6 +87,12 @@ class PytorchRecorderTest {
         assertEquals("[1,3,5,7]", res.get("moeLayerIndices").toString());
         assertEquals(40L * 4 * 256 * 2, res.get("totalCount").asLong());
 
+        Path analysis = dir.resolve("analysis");
+        CliRun an = CliRun.run("analyze", merged.toString(), "--windows", "5,10", "--state-window", "10", "--out", analysis.toString());
+        assertEquals(0, an.exitCode(), an.toString());
+        assertTrue(java.nio.file.Files.isRegularFile(analysis.resolve("summary.md")), "analyze wrote its summary");
+        assertTrue(java.nio.file.Files.isRegularFile(analysis.resolve("analysis.json")));
+
         LoadTrace t = Traces.load(merged);
         assertEquals(2, t.meta().topK());
         assertEquals(256, t.meta().tokensPerStep());
