@@ -30,7 +30,9 @@ public final class AtomicOutput implements AutoCloseable {
         this.target = target.toAbsolutePath();
         Path dir = this.target.getParent();
         Files.createDirectories(dir);
-        this.temp = Files.createTempFile(dir, "." + this.target.getFileName() + ".", ".part");
+        // createFile (not createTempFile, which makes the file owner-only) so the result gets the usual umask permissions
+        this.temp = Files.createFile(dir.resolve("." + this.target.getFileName() + "." + Long.toHexString(System.nanoTime())
+                + Integer.toHexString(java.util.concurrent.ThreadLocalRandom.current().nextInt()) + ".part"));
         this.stream = Files.newOutputStream(temp);
     }
 
