@@ -26,7 +26,9 @@ import static io.moecast.routing.panama.VectorMath.POS_INF_KEY;
  * one {@code long} ({@code numberOfTrailingZeros}), knock it out. k = 2 with E = 4L stays in registers
  * (a lane-wise runner-up network). Weights avoid exponentials where the math allows: top-k on raw
  * logits, k − 1 accurate double exps per row for the selected (vectorised per block), and the E exps of
- * a full softmax vectorised in float (ggml's expf). sigmoid-grouped computes sigmoid(x) in double with
+ * a full softmax vectorised in float (ggml's expf). sigmoid-grouped decides groups and top-k on float
+ * keys (vector sigmoid in float plus bias) wherever every decision is clear of their certified error,
+ * and otherwise computes sigmoid(x) in double with
  * vector exps and decides groups and top-k on those keys, checked against a tie margin. Rows whose best
  * logit is ±∞ or NaN, and sigmoid-grouped rows with |x| &gt; 700, NaN or a near-tie, go through the
  * scalar reference code: the results are identical to it by construction.
@@ -55,6 +57,44 @@ final class RowKernels {
     private final int[] topIdx;
     private final boolean[] keep;
 
+    // sigmoid-grouped, float fast path (see sigmoidGroupedFast)
+    /**
+     * Bound on |{@link VectorMath#sigmoid}(x) − sigmoid(x)| for every finite float x. Analysis: with
+     * e = exp(−|x|) within 2 ulp (2.4e-7 relative), x ≥ 0 gives 1/(1 + e) with error ≤ e/(1+e)²·2.4e-7
+     * + two roundings of 2^-24 ≈ 1.8e-7; x &lt; 0 gives e/(1 + e) ≤ 1/2 with relative error ≤ 2.4e-7 +
+     * 2·2^-24, absolute ≤ 1.8e-7; both below 2^-22. This takes twice that; {@code VectorMathTest} checks
+     * the measured error (over a dense sweep of floats) against it.
+     */
+    static final double SIGMOID_ABS_ERROR = 0x1p-21;
+    private final int nv;
+    private final int padded;
+    /** 64-bit words per row of the allowed-expert bitset. */
+    private final int words;
+    private final float[] biasF;
+    /** Two float keys closer than this may be ordered differently by the exact keys. */
+    private final double keyTie;
+    /** The same for two group scores (sums of two keys, rounded once more). */
+    private final double groupTie;
+    /** Selection passes per row: k + 1 (the k-th must be clear of the next), or all the allowed experts. */
+    private final int picks;
+    /** Group scores: 0 none (no restriction), 1 butterfly inside a vector, 2 whole vectors per group, 3 scalar. */
+    private final int groupKind;
+    /** One row's allowed experts (a bitset over the padded row). */
+    private final long[] allowed;
+    /** Bit g·size set for every group g (padded ≤ 64), and size ones: kept-group bits to expert bits. */
+    private final long groupStarts;
+    private final long groupOnes;
+    private final int[] topKeys;
+    private final boolean[] fast = new boolean[BLOCK];
+    private final float[] groupLanes;
+    private final float[] groupScores;
+    private final float[] groupTop;
+    private final int[] groupTopIdx;
+    private final int[] slowAt;
+    private final float[] slowRows;
+    private final int[] slowIds;
+    private final float[] slowW;
+
     RowKernels(RoutingSpec spec) {
         this.spec = spec;
         this.experts = spec.experts();
@@ -75,9 +115,44 @@ final class RowKernels {
         this.topVal = new double[Math.max(k, spec.topkGroups()) + 1];
         this.topIdx = new int[Math.max(k, spec.topkGroups()) + 1];
         this.keep = new boolean[spec.groups()];
+        this.nv = nv;
+        this.padded = nv * L;
+        this.words = (padded + 63) >>> 6;
+        int G = spec.groups();
+        int size = spec.groupSize();
+        double maxBias = 0;
+        this.biasF = new float[grouped ? padded : 0];
+        for (int e = 0; grouped && e < experts; e++) {
+            biasF[e] = spec.bias(e);
+            maxBias = Math.max(maxBias, Math.abs(spec.bias(e)));
+        }
+        double keyError = SIGMOID_ABS_ERROR + (1 + maxBias) * 0x1p-23;
+        this.keyTie = 2 * keyError;
+        this.groupTie = 2 * (2 * keyError + (1 + maxBias) * 0x1p-22);
+        boolean restrict = grouped && G > 1 && spec.topkGroups() < G;
+        this.picks = Math.min(k + 1, restrict ? spec.topkGroups() * size : experts);
+        this.groupKind = !restrict ? 0
+                : L <= 16 && size <= L && Integer.bitCount(size) == 1 ? 1
+                : L <= 16 && size % L == 0 ? 2 : 3;
+        this.allowed = new long[words];
+        long starts = 0;
+        for (int g = 0; g < G && g * size < 64; g++) {
+            starts |= 1L << (g * size);
+        }
+        this.groupStarts = starts;
+        this.groupOnes = size >= 64 ? -1L : (1L << size) - 1;
+        this.topKeys = new int[grouped ? BLOCK * (k + 1) : 0];
+        this.groupLanes = new float[grouped ? padded : 0];
+        this.groupScores = new float[Math.max(G + 1, L)];
+        this.groupTop = new float[spec.topkGroups() + 1];
+        this.groupTopIdx = new int[spec.topkGroups() + 1];
+        this.slowAt = new int[BLOCK];
+        this.slowRows = new float[grouped ? BLOCK * experts : 0];
+        this.slowIds = new int[grouped ? BLOCK * k : 0];
+        this.slowW = new float[grouped ? BLOCK * k : 0];
         boolean four = experts == 4 * L;
         this.plan = switch (spec.mode()) {
-            case SIGMOID_GROUPED -> new Phase[] {Phase.SIGMOID_PREPARE, Phase.SIGMOID_EXP, Phase.SIGMOID_DIVIDE, Phase.SIGMOID_SELECT};
+            case SIGMOID_GROUPED -> new Phase[] {Phase.GROUPED_KEYS, Phase.GROUPED_GROUPS, Phase.GROUPED_TOPK, Phase.GROUPED_FINISH};
             case TOPK_SOFTMAX -> k == 1
                     ? new Phase[] {four ? Phase.SELECT4 : Phase.SELECT_ANY, Phase.UNIT_WEIGHTS, Phase.RARE_ROWS}
                     : new Phase[] {four ? (k == 2 ? Phase.SELECT4_K2 : Phase.SELECT4) : Phase.SELECT_ANY,
@@ -180,6 +255,34 @@ final class RowKernels {
                 }
             }
         },
+        /** sigmoid-grouped: float keys sigmoid(x) + bias of the block as integer keys; flags rows holding NaN. */
+        GROUPED_KEYS {
+            @Override
+            void run(RowKernels kr, float[] a, int off, int n, int[] ids, float[] w, int o) {
+                groupedKeys(a, off, kr.experts, n, kr.biasF, kr.keys, kr.fast);
+            }
+        },
+        /** sigmoid-grouped: group scores and the kept groups (unless near a tie); dropped groups' keys GONE. */
+        GROUPED_GROUPS {
+            @Override
+            void run(RowKernels kr, float[] a, int off, int n, int[] ids, float[] w, int o) {
+                kr.groupedGroups(n);
+            }
+        },
+        /** sigmoid-grouped: {@link #picks} selection passes over the allowed experts, rows inner. */
+        GROUPED_TOPK {
+            @Override
+            void run(RowKernels kr, float[] a, int off, int n, int[] ids, float[] w, int o) {
+                groupedTopK(kr.keys, kr.nv, n, kr.k, kr.picks, kr.fast, kr.topKeys, ids, o);
+            }
+        },
+        /** sigmoid-grouped: margin checks, weights and counts; other rows through the double path. */
+        GROUPED_FINISH {
+            @Override
+            void run(RowKernels kr, float[] a, int off, int n, int[] ids, float[] w, int o) {
+                kr.groupedFinish(a, off, n, ids, w, o);
+            }
+        },
         /** sigmoid-grouped: x and −|x| of the block in double ({@link #xs}, {@link #sig}); flags rows to leave. */
         SIGMOID_PREPARE {
             @Override
@@ -218,6 +321,36 @@ final class RowKernels {
 
     private static int max4(IntVector k0, IntVector k1, IntVector k2, IntVector k3) {
         return k0.max(k1).max(k2.max(k3)).reduceLanes(VectorOperators.MAX);
+    }
+
+    /**
+     * How far ahead of the row being routed the first pass touches the input, in floats (8 KiB).
+     * Java has no software prefetch, and with 60-120 instructions per 256-byte row the core does not
+     * keep enough reads in flight on its own; one plain load per 64-byte line this far ahead starts
+     * those misses early, so the row's own loads later hit the cache. Used by the k = 1 kernel, where
+     * it measured better every time (T = 2^20, E = 64: 39-40 → 29-34 ms per batch, three paired JMH
+     * runs); for k ≥ 2 and the other first passes it measured no better (more instructions per row, or
+     * already a streaming loop), so they do without.
+     */
+    static final int TOUCH_AHEAD = 2048;
+    /** Written only when an impossible value comes up: it keeps the touches from being optimised away. */
+    static int touchSink;
+
+    /** One load per 64-byte line of {@code a[from .. from+len)} (nothing when that runs past the end); their bits xored. */
+    private static int touch(float[] a, int from, int len) {
+        int s = 0;
+        if (from + len <= a.length) {
+            for (int i = 0; i < len; i += 16) {
+                s ^= Float.floatToRawIntBits(a[from + i]);
+            }
+        }
+        return s;
+    }
+
+    private static void keep(int sink) {
+        if (sink == 0x7fc12345) { // a NaN payload no logit block xors to in practice; either way only a store
+            touchSink = sink;
+        }
     }
 
     /** Rows per block: selection, then exponential sums, then weights, each a phase of its own. */
@@ -274,7 +407,7 @@ final class RowKernels {
 
     /** Selection keys of {@code a[off .. off+len)} into {@code ks[0 .. len)}, len a multiple of L. */
     private static void keysOf(float[] a, int off, int len, int[] ks) {
-        for (int i = 0; i < len; i += L) {
+        for (int i = 0; i < len; i += L) { // a streaming loop: keeps enough reads in flight without touches
             VectorMath.keys(FloatVector.fromArray(F, a, off + i)).intoArray(ks, i);
         }
     }
@@ -320,7 +453,9 @@ final class RowKernels {
     /** k = 1, E = 4L: one pass on {@link VectorMath#keysFirstPass} keys (NaN rows come out rare). */
     private static boolean select4k1(float[] a, int off, int n, int[] ids, int o, long[] cnt, boolean[] rare) {
         boolean anyRare = false;
+        int sink = 0;
         for (int r = 0, ro = off; r < n; r++, ro += 4 * L) {
+            sink ^= touch(a, ro + TOUCH_AHEAD, 4 * L);
             IntVector k0 = VectorMath.keysFirstPass(FloatVector.fromArray(F, a, ro));
             IntVector k1 = VectorMath.keysFirstPass(FloatVector.fromArray(F, a, ro + L));
             IntVector k2 = VectorMath.keysFirstPass(FloatVector.fromArray(F, a, ro + 2 * L));
@@ -336,6 +471,7 @@ final class RowKernels {
             ids[o + r] = id;
             cnt[id]++;
         }
+        keep(sink);
         return anyRare;
     }
 
@@ -466,6 +602,383 @@ final class RowKernels {
                 acc = acc.add(VectorMath.expNonPositive(FloatVector.fromArray(F, a, off + v).sub(m)));
             }
             sums[r] = acc.reduceLanes(VectorOperators.ADD);
+        }
+    }
+
+    // ------------------------------------------------------------------------------------------------
+    // sigmoid-grouped, float fast path
+    //
+    // Keys are computed in float, key_f = fl(sigmoid_f(x) + bias), within keyError = SIGMOID_ABS_ERROR
+    // + half an ulp of |key| (≤ (1 + max|bias|)·2^-24, doubled) of the reference's double key. Group
+    // scores (the sum of a group's two best keys: order statistics move by at most the perturbation)
+    // are within 2·keyError plus one more rounding. A decision is taken on the float values only when
+    // it is clear by more than twice the error of both sides: the kept-group boundary (tg-th vs
+    // (tg+1)-th group score) and every step of the selected order (j-th vs (j+1)-th key, j < picks).
+    // Then the exact keys decide the same way, ties included (equal exact keys give float keys closer
+    // than the margin). Any other row (NaN, |x| > 700, a decision within the margin) goes through the
+    // double-precision path below (itself exact by falling back to the reference on its own near-ties).
+    // ------------------------------------------------------------------------------------------------
+
+    /**
+     * Integer keys of sigmoid_f(x) + bias for n rows ({@code ks[n][padded]}, padding GONE); fast[r] = no
+     * NaN in the row (the float sigmoid is within its bound for every other x, ±∞ included). The vector
+     * work sits in small methods taking arrays only: one method holding several inlined sigmoids hits
+     * C2's NodeCountInliningCutoff, and a vector crossing a call that was not inlined is boxed.
+     */
+    private static void groupedKeys(float[] a, int off, int E, int n, float[] biasF, int[] ks, boolean[] fast) {
+        final int nv = (E + L - 1) / L;
+        final int full = E / L * L;
+        final int P = nv * L;
+        for (int r = 0, ro = off, ko = 0; r < n; r++, ro += E, ko += P) {
+            long nan = 0;
+            for (int v = 0; v < full; v += L) {
+                nan |= sigmoidKeys(a, ro + v, biasF, v, ks, ko + v);
+            }
+            if (full < E) {
+                nan |= sigmoidKeysTail(a, ro + full, E - full, biasF, full, ks, ko + full);
+            }
+            fast[r] = nan == 0;
+        }
+    }
+
+    /** Keys of {@code sigmoid_f(a[ai .. ai+L)) + biasF[bi ..]} into {@code ks[ki ..]}; the NaN lanes as bits. */
+    private static long sigmoidKeys(float[] a, int ai, float[] biasF, int bi, int[] ks, int ki) {
+        FloatVector x = FloatVector.fromArray(F, a, ai);
+        VectorMath.keysFirstPass(VectorMath.sigmoid(x).add(FloatVector.fromArray(F, biasF, bi))).intoArray(ks, ki);
+        return x.compare(VectorOperators.NE, x).toLong();
+    }
+
+    /** {@link #sigmoidKeys} for the last {@code len} &lt; L experts of a row; the other lanes get GONE. */
+    private static long sigmoidKeysTail(float[] a, int ai, int len, float[] biasF, int bi, int[] ks, int ki) {
+        VectorMask<Float> m = F.indexInRange(0, len);
+        FloatVector x = FloatVector.fromArray(F, a, ai, m);
+        VectorMath.keysFirstPass(VectorMath.sigmoid(x).add(FloatVector.fromArray(F, biasF, bi)))
+                .blend(GONE_KEY, m.not().cast(I)).intoArray(ks, ki);
+        return x.compare(VectorOperators.NE, x).toLong();
+    }
+
+    /** Sets bits [from, from + len) of the bitset at {@code bits[at ..]}. */
+    private static void setRange(long[] bits, int at, int from, int len) {
+        while (len > 0) {
+            int b = from & 63;
+            int take = Math.min(len, 64 - b);
+            long m = take == 64 ? -1L : ((1L << take) - 1) << b;
+            bits[at + (from >>> 6)] |= m;
+            from += take;
+            len -= take;
+        }
+    }
+
+    /**
+     * The kept groups of every fast row (unless their boundary is within the margin: then the row is
+     * no longer fast); the keys of the dropped groups become GONE in place.
+     */
+    private void groupedGroups(int n) {
+        if (groupKind == 0) {
+            return;
+        }
+        final int W = words;
+        final int G = spec.groups();
+        final int size = spec.groupSize();
+        final int tg = spec.topkGroups();
+        final float[] gs = groupScores;
+        final long[] bits = allowed;
+        for (int r = 0, ko = 0; r < n; r++, ko += padded) {
+            if (!fast[r]) {
+                continue;
+            }
+            switch (groupKind) {
+                case 1 -> {
+                    groupScoresInVector(keys, ko, nv, size, groupLanes);
+                    for (int g = 0; g < G; g++) {
+                        gs[g] = groupLanes[g * size];
+                    }
+                }
+                case 2 -> groupScoresWide(keys, ko, G, size, gs);
+                default -> groupScoresScalar(keys, ko, G, size, gs);
+            }
+            if (G <= L) {
+                long kept = keptGroups(gs, G, tg, groupTie);
+                if (kept == 0) {
+                    fast[r] = false;
+                    continue;
+                }
+                if (padded <= 64) {
+                    bits[0] = Long.expand(kept, groupStarts) * groupOnes;
+                } else {
+                    java.util.Arrays.fill(bits, 0, W, 0L);
+                    for (; kept != 0; kept &= kept - 1) {
+                        setRange(bits, 0, Long.numberOfTrailingZeros(kept) * size, size);
+                    }
+                }
+            } else {
+                topGroups(gs, G, tg + 1);
+                if ((double) groupTop[tg - 1] - groupTop[tg] <= groupTie) {
+                    fast[r] = false;
+                    continue;
+                }
+                java.util.Arrays.fill(bits, 0, W, 0L);
+                for (int j = 0; j < tg; j++) {
+                    setRange(bits, 0, groupTopIdx[j] * size, size);
+                }
+            }
+            dropNotAllowed(keys, ko, nv, bits);
+        }
+    }
+
+    /** Keys of the row {@code ks[ko ..]} whose bit in {@code bits} is clear become GONE. */
+    private static void dropNotAllowed(int[] ks, int ko, int nv, long[] bits) {
+        for (int v = 0; v < nv; v++) {
+            long b = bits[v * L >>> 6] >>> (v * L & 63);
+            IntVector.fromArray(I, ks, ko + v * L).blend(GONE_KEY, VectorMask.fromLong(I, ~b)).intoArray(ks, ko + v * L);
+        }
+    }
+
+    /**
+     * The tg best of G ≤ L group scores {@code gs[0 .. G)} as a bitmask, branch-free: each group's rank
+     * is the number of groups beating it (higher score, or equal and lower index), counted lane-wise;
+     * 0 when the worst kept and the best dropped score are within {@code tie} (then the exact scores
+     * may rank them the other way).
+     */
+    private static final int[] IOTA = new int[L];
+
+    static {
+        for (int i = 0; i < L; i++) {
+            IOTA[i] = i;
+        }
+    }
+
+    private static long keptGroups(float[] gs, int G, int tg, double tie) {
+        VectorMask<Float> valid = F.indexInRange(0, G);
+        // a gather, not a vector load: the scores were just stored one by one, and a vector load of
+        // several recent scalar stores stalls until they reach the cache (no store forwarding)
+        FloatVector sv = FloatVector.fromArray(F, gs, 0, IOTA, 0, valid);
+        IntVector lane = IntVector.zero(I).addIndex(1);
+        IntVector rank = IntVector.zero(I);
+        for (int h = 0; h < G; h++) {
+            float sh = gs[h];
+            VectorMask<Float> beaten = sv.compare(VectorOperators.LT, sh)
+                    .or(sv.compare(VectorOperators.EQ, sh).and(lane.compare(VectorOperators.GT, h).cast(F)));
+            rank = rank.lanewise(VectorOperators.ADD, 1, beaten.cast(I));
+        }
+        VectorMask<Float> kept = rank.compare(VectorOperators.LT, tg).cast(F).and(valid);
+        float minKept = sv.blend(Float.POSITIVE_INFINITY, kept.not()).reduceLanes(VectorOperators.MIN);
+        float maxOut = sv.blend(Float.NEGATIVE_INFINITY, kept.or(valid.not())).reduceLanes(VectorOperators.MAX);
+        return (double) minKept - maxOut <= tie ? 0 : kept.toLong();
+    }
+
+    /**
+     * Group scores for groups of {@code size} (a power of two, ≤ L) lanes: a butterfly inside each
+     * vector keeps every lane's group top two (lane i meets lane i XOR d, d = 1, 2, 4, 8), so every lane
+     * ends with its group's score; lanes written to {@code out[v·L ..]}.
+     */
+    private static void groupScoresInVector(int[] ks, int ko, int nv, int size, float[] out) {
+        for (int v = 0; v < nv; v++) {
+            IntVector m1 = IntVector.fromArray(I, ks, ko + v * L);
+            if (size == 1) {
+                VectorMath.unkeys(m1).intoArray(out, v * L);
+                continue;
+            }
+            IntVector p1 = m1.rearrange(VectorMath.XOR1);
+            IntVector m2 = m1.min(p1);
+            m1 = m1.max(p1);
+            if (size > 2) {
+                p1 = m1.rearrange(VectorMath.XOR2);
+                IntVector p2 = m2.rearrange(VectorMath.XOR2);
+                m2 = m1.min(p1).max(m2.max(p2));
+                m1 = m1.max(p1);
+            }
+            if (size > 4) {
+                p1 = m1.rearrange(VectorMath.XOR4);
+                IntVector p2 = m2.rearrange(VectorMath.XOR4);
+                m2 = m1.min(p1).max(m2.max(p2));
+                m1 = m1.max(p1);
+            }
+            if (size > 8) {
+                p1 = m1.rearrange(VectorMath.XOR8);
+                IntVector p2 = m2.rearrange(VectorMath.XOR8);
+                m2 = m1.min(p1).max(m2.max(p2));
+                m1 = m1.max(p1);
+            }
+            VectorMath.unkeys(m1).add(VectorMath.unkeys(m2)).intoArray(out, v * L);
+        }
+    }
+
+    /** Group scores for groups of whole vectors (size a multiple of L): lane-wise top two, then a butterfly. */
+    private static void groupScoresWide(int[] ks, int ko, int G, int size, float[] out) {
+        for (int g = 0, go = ko; g < G; g++, go += size) {
+            IntVector m1 = IntVector.fromArray(I, ks, go);
+            IntVector m2 = IntVector.broadcast(I, GONE_KEY);
+            for (int v = L; v < size; v += L) {
+                IntVector kv = IntVector.fromArray(I, ks, go + v);
+                m2 = m2.max(m1.min(kv));
+                m1 = m1.max(kv);
+            }
+            if (L > 1) {
+                IntVector p1 = m1.rearrange(VectorMath.XOR1);
+                IntVector p2 = m2.rearrange(VectorMath.XOR1);
+                m2 = m1.min(p1).max(m2.max(p2));
+                m1 = m1.max(p1);
+            }
+            if (L > 2) {
+                IntVector p1 = m1.rearrange(VectorMath.XOR2);
+                IntVector p2 = m2.rearrange(VectorMath.XOR2);
+                m2 = m1.min(p1).max(m2.max(p2));
+                m1 = m1.max(p1);
+            }
+            if (L > 4) {
+                IntVector p1 = m1.rearrange(VectorMath.XOR4);
+                IntVector p2 = m2.rearrange(VectorMath.XOR4);
+                m2 = m1.min(p1).max(m2.max(p2));
+                m1 = m1.max(p1);
+            }
+            if (L > 8) {
+                IntVector p1 = m1.rearrange(VectorMath.XOR8);
+                IntVector p2 = m2.rearrange(VectorMath.XOR8);
+                m2 = m1.min(p1).max(m2.max(p2));
+                m1 = m1.max(p1);
+            }
+            out[g] = VectorMath.unkey(m1.lane(0)) + VectorMath.unkey(m2.lane(0));
+        }
+    }
+
+    /** Group scores, any size: the two best integer keys of each group (float sum, like the vector paths). */
+    private static void groupScoresScalar(int[] ks, int ko, int G, int size, float[] out) {
+        for (int g = 0, i = ko; g < G; g++) {
+            int b1 = GONE_KEY;
+            int b2 = GONE_KEY;
+            for (int end = i + size; i < end; i++) {
+                int v = ks[i];
+                b2 = Math.max(b2, Math.min(b1, v));
+                b1 = Math.max(b1, v);
+            }
+            out[g] = size == 1 ? VectorMath.unkey(b1) : VectorMath.unkey(b1) + VectorMath.unkey(b2);
+        }
+    }
+
+    /** The {@code want} best of {@code v[0 .. G)} into {@link #groupTop}/{@link #groupTopIdx}, descending (lower index first on ties). */
+    private void topGroups(float[] v, int G, int want) {
+        final float[] tv = groupTop;
+        final int[] ti = groupTopIdx;
+        int c = 0;
+        for (int g = 0; g < G; g++) {
+            float x = v[g];
+            if (c == want && !(x > tv[c - 1])) {
+                continue;
+            }
+            int j = c == want ? c - 1 : c++;
+            while (j > 0 && x > tv[j - 1]) {
+                tv[j] = tv[j - 1];
+                ti[j] = ti[j - 1];
+                j--;
+            }
+            tv[j] = x;
+            ti[j] = g;
+        }
+    }
+
+    /**
+     * {@code picks} passes, rows inner: the best remaining key of each fast row, its id into {@code ids}
+     * (first k passes) and its key into {@code top}, then knocked out with a plain store (the row's
+     * next pass loads it n − 1 rows later, long after the store retired).
+     */
+    private static void groupedTopK(int[] ks, int nv, int n, int k, int picks, boolean[] fast, int[] top, int[] ids, int o) {
+        final int P = nv * L;
+        final int last = P - L;
+        for (int j = 0; j < picks; j++) {
+            for (int r = 0, ko = 0, to = j, oo = o + j; r < n; r++, ko += P, to += k + 1, oo += k) {
+                if (!fast[r]) {
+                    continue;
+                }
+                int id = nv == 4 ? nextBest4(ks, ko) : nextBestAny(ks, ko, last);
+                top[to] = ks[ko + id];
+                ks[ko + id] = GONE_KEY;
+                if (j < k) {
+                    ids[oo] = id;
+                }
+            }
+        }
+    }
+
+    /**
+     * Margin checks on the selected order; the fast rows' weights (the unbiased sigmoid of the k selected
+     * in double, vectorised over the block: e = exp(−|x|) then (x &lt; 0 ? e : 1)/(1 + e)) and counts;
+     * the other rows through the double path.
+     */
+    private void groupedFinish(float[] a, int off, int n, int[] ids, float[] w, int o) {
+        final int E = experts;
+        final int k1 = k + 1;
+        final double[] x = xs;
+        final double[] e = sig;
+        int c = 0;
+        for (int r = 0, ro = off, oo = o, to = 0; r < n; r++, ro += E, oo += k, to += k1) {
+            if (!fast[r]) {
+                continue;
+            }
+            double prev = VectorMath.unkey(topKeys[to]);
+            for (int j = 1; j < picks; j++) {
+                double cur = VectorMath.unkey(topKeys[to + j]);
+                if (prev - cur <= keyTie) {
+                    fast[r] = false;
+                    break;
+                }
+                prev = cur;
+            }
+            if (fast[r]) {
+                for (int j = 0; j < k; j++, c++) {
+                    double v = a[ro + ids[oo + j]];
+                    x[c] = v;
+                    e[c] = -Math.abs(v);
+                }
+            }
+        }
+        int pad = (c + VectorMath.D.length() - 1) / VectorMath.D.length() * VectorMath.D.length();
+        java.util.Arrays.fill(x, c, pad, 0.0);
+        java.util.Arrays.fill(e, c, pad, 0.0);
+        VectorMath.expNonPositiveInPlace(e, c);
+        VectorMath.sigmoidFromExp(x, e, c);
+        int slow = 0;
+        c = 0;
+        for (int r = 0, oo = o; r < n; r++, oo += k) {
+            if (fast[r]) {
+                double sum = 0;
+                boolean tiny = false;
+                for (int j = 0; j < k; j++) {
+                    double sj = e[c + j];
+                    tiny |= a_tooSmall(sj);
+                    sum += sj;
+                }
+                if (!tiny) {
+                    double inv = 1.0 / sum;
+                    for (int j = 0; j < k; j++) {
+                        counts[ids[oo + j]]++;
+                        w[oo + j] = (float) (e[c + j] * inv);
+                    }
+                    c += k;
+                    continue;
+                }
+                c += k;
+            }
+            slowAt[slow++] = r;
+        }
+        if (slow > 0) {
+            slowRows(a, off, slow, ids, w, o);
+        }
+    }
+
+    /** The rows listed in {@link #slowAt}: gathered, routed by the double-precision path, scattered back. */
+    private void slowRows(float[] a, int off, int m, int[] ids, float[] w, int o) {
+        final int E = experts;
+        for (int i = 0; i < m; i++) {
+            System.arraycopy(a, off + slowAt[i] * E, slowRows, i * E, E);
+        }
+        sigmoidPrepare(slowRows, 0, m);
+        VectorMath.expNonPositiveInPlace(sig, m * E);
+        VectorMath.sigmoidFromExp(xs, sig, m * E);
+        sigmoidSelect(slowRows, 0, m, slowIds, slowW, 0);
+        for (int i = 0; i < m; i++) {
+            System.arraycopy(slowIds, i * k, ids, o + slowAt[i] * k, k);
+            System.arraycopy(slowW, i * k, w, o + slowAt[i] * k, k);
         }
     }
 

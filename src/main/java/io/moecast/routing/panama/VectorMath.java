@@ -6,6 +6,7 @@ import jdk.incubator.vector.IntVector;
 import jdk.incubator.vector.LongVector;
 import jdk.incubator.vector.VectorMask;
 import jdk.incubator.vector.VectorOperators;
+import jdk.incubator.vector.VectorShuffle;
 import jdk.incubator.vector.VectorSpecies;
 
 /**
@@ -77,6 +78,37 @@ final class VectorMath {
         IntVector b = x.reinterpretAsInts();
         IntVector sign = b.lanewise(VectorOperators.ASHR, 31);
         return b.lanewise(VectorOperators.XOR, sign.lanewise(VectorOperators.LSHR, 1)).sub(sign);
+    }
+
+    /**
+     * The float whose key is {@code k}, lane-wise (inverse of {@link #keysFirstPass} on non-NaN keys;
+     * key 0 gives +0.0): 4 integer ops.
+     */
+    static FloatVector unkeys(IntVector k) {
+        IntVector sign = k.lanewise(VectorOperators.ASHR, 31);
+        return k.lanewise(VectorOperators.XOR, sign).sub(sign)
+                .lanewise(VectorOperators.OR, sign.lanewise(VectorOperators.LSHL, 31)).reinterpretAsFloats();
+    }
+
+    /** Lane i ↔ lane i XOR d (butterfly partners), d = 1, 2, 4, 8 (lanes past L: identity). */
+    static final VectorShuffle<Integer> XOR1 = xorShuffle(1);
+    static final VectorShuffle<Integer> XOR2 = xorShuffle(2);
+    static final VectorShuffle<Integer> XOR4 = xorShuffle(4);
+    static final VectorShuffle<Integer> XOR8 = xorShuffle(8);
+
+    private static VectorShuffle<Integer> xorShuffle(int d) {
+        return VectorShuffle.fromOp(I, i -> (i ^ d) < L ? i ^ d : i);
+    }
+
+    /**
+     * sigmoid(x) = 1/(1 + exp(−x)) in float, lane-wise, from e = exp(−|x|) ({@link #expNonPositive}):
+     * (x &lt; 0 ? e : 1) / (1 + e). Absolute error below 2^-22 for every finite x (exp within 2 ulp,
+     * the add and the divide rounded once each; see {@link RowKernels#SIGMOID_ABS_ERROR}); saturates to
+     * 1 for x above about 17 and to 0 below −87.
+     */
+    static FloatVector sigmoid(FloatVector x) {
+        FloatVector e = expNonPositive(x.abs().neg());
+        return FloatVector.broadcast(F, 1f).blend(e, x.compare(VectorOperators.LT, 0f)).div(e.add(1f));
     }
 
     /**

@@ -166,4 +166,80 @@ class VectorMathTest {
         assertEquals(0.5, x[0]);
         assertEquals(0.5, x[1]);
     }
+
+    /**
+     * The float vector sigmoid against 1/(1 + Math.exp(−x)) over a dense sweep of floats (every 61st bit
+     * pattern with |x| ≤ 120, both signs, plus every float in [−2, 2] step 2^-20): the fast
+     * sigmoid-grouped path relies on the bound {@link RowKernels#SIGMOID_ABS_ERROR}, which keeps a factor 2
+     * over the analysed 2^-22; the measured error must be within the analysis.
+     */
+    @Test
+    void floatVectorSigmoidIsWithinItsCertifiedBound() {
+        float[] x = new float[L];
+        float[] y = new float[L];
+        double worst = 0;
+        float worstAt = 0;
+        int lim = Float.floatToRawIntBits(120f);
+        int i = 0;
+        for (int b = 0; b <= lim; b += 61) {
+            for (int sign = 0; sign < 2; sign++) {
+                x[i++] = Float.intBitsToFloat(b | (sign << 31));
+                if (i == L) {
+                    VectorMath.sigmoid(FloatVector.fromArray(F, x, 0)).intoArray(y, 0);
+                    for (int j = 0; j < L; j++) {
+                        double err = Math.abs(y[j] - 1.0 / (1.0 + Math.exp(-(double) x[j])));
+                        if (err > worst) {
+                            worst = err;
+                            worstAt = x[j];
+                        }
+                    }
+                    i = 0;
+                }
+            }
+        }
+        for (double v = -2; v <= 2; v += 0x1p-20 * L) {
+            for (int j = 0; j < L; j++) {
+                x[j] = (float) (v + j * 0x1p-20);
+            }
+            VectorMath.sigmoid(FloatVector.fromArray(F, x, 0)).intoArray(y, 0);
+            for (int j = 0; j < L; j++) {
+                double err = Math.abs(y[j] - 1.0 / (1.0 + Math.exp(-(double) x[j])));
+                if (err > worst) {
+                    worst = err;
+                    worstAt = x[j];
+                }
+            }
+        }
+        assertTrue(worst < RowKernels.SIGMOID_ABS_ERROR / 2, "worst absolute error " + worst + " at x = " + worstAt);
+        java.util.Arrays.fill(x, 0f);
+        x[0] = 30f;
+        x[1] = -100f;
+        x[2] = -0f;
+        VectorMath.sigmoid(FloatVector.fromArray(F, x, 0)).intoArray(y, 0);
+        assertEquals(1f, y[0]);
+        assertEquals(0f, y[1]);
+        assertEquals(0.5f, y[2]);
+        assertEquals(0.5f, y[3]);
+    }
+
+    @Test
+    void unkeysInvertKeys() {
+        Random r = new Random(7);
+        float[] x = new float[L];
+        float[] back = new float[L];
+        for (int rep = 0; rep < 5_000; rep++) {
+            for (int i = 0; i < L; i++) {
+                float v;
+                do {
+                    v = sample(r);
+                } while (Float.isNaN(v));
+                x[i] = v;
+            }
+            VectorMath.unkeys(VectorMath.keysFirstPass(FloatVector.fromArray(F, x, 0))).intoArray(back, 0);
+            for (int i = 0; i < L; i++) {
+                assertEquals(Float.floatToIntBits(x[i] + 0f), Float.floatToIntBits(back[i]), "x = " + x[i]);
+                assertEquals(VectorMath.unkey(VectorMath.key(x[i])), back[i]);
+            }
+        }
+    }
 }
