@@ -1,5 +1,9 @@
 package io.moecast.analysis;
 
+import jdk.incubator.vector.DoubleVector;
+import jdk.incubator.vector.VectorOperators;
+import jdk.incubator.vector.VectorSpecies;
+
 /**
  * The fluctuation-to-noise ratio of every MoE layer over a sliding window, the statistic the state
  * detectors ({@link StateDetectors}) threshold. Streaming: O(layers·experts·window) memory,
@@ -22,10 +26,17 @@ package io.moecast.analysis;
  * R is defined once a full window has been seen ({@link #full()}); a layer whose proportions never
  * change has V = σ² = 0 and R = 0.
  *
- * <p>The running sums are recomputed exactly from the window every w steps, so rounding error does not
- * accumulate over long traces.
+ * <p>The running sums are recomputed exactly from the window every 16·w steps, so rounding error does
+ * not accumulate over long traces. The per-step loops run on the Vector API (per element the same
+ * arithmetic as the scalar definition; the per-layer sums over experts add in lane order).
  */
 public final class NoiseRatio {
+    private static final VectorSpecies<Double> D = DoubleVector.SPECIES_PREFERRED;
+    /**
+     * The running sums are recomputed from the ring every this many windows (rounding in w·16 updates
+     * of a double sum stays near 1e-15 of its size, far below any variance the ratio resolves).
+     */
+    static final int RECOMPUTE_WINDOWS = 16;
     private final int layers;
     private final int experts;
     private final int window;
@@ -112,18 +123,41 @@ public final class NoiseRatio {
         int base = slot * le;
         int prevBase = prevSlot * le;
         boolean evict = seen >= window;
+        boolean first = seen == 0;
+        int ub = D.loopBound(E);
         for (int l = 0; l < layers; l++) {
-            double d2 = 0;
             int o = l * E;
-            for (int e = 0; e < E; e++) {
-                double x = p[o + e];
+            // per element exactly the scalar arithmetic: sum = (sum − old) + x, sumSq = (sumSq − old²) + x²
+            DoubleVector d2v = DoubleVector.zero(D);
+            int e = 0;
+            for (; e < ub; e += D.length()) {
                 int i = o + e;
+                DoubleVector x = DoubleVector.fromArray(D, p, i);
+                DoubleVector sm = DoubleVector.fromArray(D, sum, i);
+                DoubleVector sq = DoubleVector.fromArray(D, sumSq, i);
+                if (evict) {
+                    DoubleVector old = DoubleVector.fromArray(D, ring, base + i);
+                    sm = sm.sub(old);
+                    sq = sq.sub(old.mul(old));
+                }
+                if (!first) {
+                    DoubleVector d = x.sub(DoubleVector.fromArray(D, ring, prevBase + i));
+                    d2v = d2v.add(d.mul(d));
+                }
+                x.intoArray(ring, base + i);
+                sm.add(x).intoArray(sum, i);
+                sq.add(x.mul(x)).intoArray(sumSq, i);
+            }
+            double d2 = d2v.reduceLanes(VectorOperators.ADD);
+            for (; e < E; e++) {
+                int i = o + e;
+                double x = p[i];
                 if (evict) {
                     double old = ring[base + i];
                     sum[i] -= old;
                     sumSq[i] -= old * old;
                 }
-                if (seen > 0) {
+                if (!first) {
                     double d = x - ring[prevBase + i];
                     d2 += d * d;
                 }
@@ -137,11 +171,11 @@ public final class NoiseRatio {
             if (evict) {
                 diffSum[l] -= diffRing[ds];
             }
-            diffRing[ds] = seen > 0 ? d2 : 0.0;
+            diffRing[ds] = first ? 0.0 : d2;
             diffSum[l] += diffRing[ds];
         }
         seen++;
-        if (seen % window == 0) {
+        if (seen % ((long) RECOMPUTE_WINDOWS * window) == 0) {
             recompute();
         }
         if (seen >= window) {
@@ -149,7 +183,7 @@ public final class NoiseRatio {
         }
     }
 
-    /** Exact sums from the ring (every w steps, O(layers·experts) amortised). */
+    /** Exact sums from the ring (every {@link #RECOMPUTE_WINDOWS} windows: O(layers·experts) amortised). */
     private void recompute() {
         int E = experts;
         int le = layers * E;
@@ -175,10 +209,18 @@ public final class NoiseRatio {
         int E = experts;
         int oldest = (int) (seen % window);
         double inv = 1.0 / window;
+        int ub = D.loopBound(E);
         for (int l = 0; l < layers; l++) {
-            double v = 0;
             int o = l * E;
-            for (int e = 0; e < E; e++) {
+            DoubleVector vv = DoubleVector.zero(D);
+            int e = 0;
+            for (; e < ub; e += D.length()) {
+                DoubleVector m = DoubleVector.fromArray(D, sum, o + e).mul(inv);
+                DoubleVector var = DoubleVector.fromArray(D, sumSq, o + e).mul(inv).sub(m.mul(m));
+                vv = vv.add(var.max(0.0));
+            }
+            double v = vv.reduceLanes(VectorOperators.ADD);
+            for (; e < E; e++) {
                 double m = sum[o + e] * inv;
                 double var = sumSq[o + e] * inv - m * m;
                 v += var > 0 ? var : 0.0;

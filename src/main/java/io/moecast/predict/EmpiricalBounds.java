@@ -1,5 +1,10 @@
 package io.moecast.predict;
 
+import jdk.incubator.vector.DoubleVector;
+import jdk.incubator.vector.FloatVector;
+import jdk.incubator.vector.VectorOperators;
+import jdk.incubator.vector.VectorSpecies;
+
 import java.util.Arrays;
 
 /**
@@ -22,7 +27,11 @@ import java.util.Arrays;
  *       statistics restart, and only forecasts made in the current state are scored: the bounds of
  *       the stable state are calibrated on stable-state errors only.</li>
  * </ul>
- * Memory O(grid·8·n); work per step O(n) per grid horizon plus one forecast per snapshot.
+ * <p>Cost: the predictor keeps the running sum of shares; per grid horizon, one forecast and one
+ * O(n) evaluation per snapshot. Snapshots are at least ⌈n/1024⌉ steps apart, so on large shapes the
+ * work per step is bounded by about 12·1,024 series evaluations, not by n (each evaluation then holds
+ * more series: a layer of 256 experts adds 256 errors per snapshot). The multiplier's quantile is taken
+ * when a bound is asked for, from the values copied at its refresh. Memory O(grid·8·n).
  */
 final class EmpiricalBounds {
     /** The predictor's horizon-mean forecast. */
@@ -36,26 +45,50 @@ final class EmpiricalBounds {
     static final int ZCAP = 1024;
     static final int ZMIN = 100;
     static final double PRIOR = 8;
+    /**
+     * Default cap on the series one snapshot covers per step of spacing: shapes up to 1,024 series are
+     * scored at every ⌈g/8⌉ steps; larger ones more sparsely, so the work per step stays bounded (the
+     * DeepSeek-V3 shape, 14,848 series: every ≥ 15 steps, each evaluation still 256 errors per layer).
+     */
+    static final int SERIES_PER_SNAPSHOT = 1024;
+    private static final VectorSpecies<Double> D = DoubleVector.SPECIES_PREFERRED;
+    /** float lanes matching {@link #D} (same lane count) */
+    private static final VectorSpecies<Float> F = VectorSpecies.of(float.class,
+            jdk.incubator.vector.VectorShape.forBitSize(Math.max(64, D.vectorBitSize() / 2)));
 
     private final int layers;
     private final int experts;
     private final int n;
     private final double conf;
     private final double zGauss;
+    private final int perSnapshot;
+    /** running sum of the shares, owned and updated by the predictor */
     private final double[] cum;
     private final double[] tmp;
+    private final float[] sel;
     private final Horizon[] hs;
     private final int[] epoch;
     private long t;
 
-    EmpiricalBounds(int layers, int experts, double conf) {
+    EmpiricalBounds(int layers, int experts, double conf, double[] cum) {
+        this(layers, experts, conf, cum, SERIES_PER_SNAPSHOT);
+    }
+
+    /**
+     * @param cum            the predictor's running sum of shares (read at snapshots and evaluations)
+     * @param perSnapshot    series whose forecasts one snapshot may store per step of spacing: on shapes
+     *                       above it, snapshots are spaced at least ⌈n/perSnapshot⌉ steps apart
+     */
+    EmpiricalBounds(int layers, int experts, double conf, double[] cum, int perSnapshot) {
         this.layers = layers;
         this.experts = experts;
         this.n = layers * experts;
         this.conf = conf;
         this.zGauss = Num.normalQuantile(conf);
-        this.cum = new double[n];
+        this.perSnapshot = perSnapshot;
+        this.cum = cum;
         this.tmp = new double[n];
+        this.sel = new float[ZCAP];
         this.epoch = new int[layers];
         this.hs = new Horizon[GRID.length];
         for (int i = 0; i < GRID.length; i++) {
@@ -80,11 +113,17 @@ final class EmpiricalBounds {
         final int[] zpos;
         final int[] sinceK;
         final double[] k;
+        /**
+         * The multiplier is recomputed every ZCAP/8 new values; the values it is computed from are copied
+         * then ({@code kSrc}, {@code kLen}) and the quantile itself is taken when first needed.
+         */
+        final float[] kSrc;
+        final int[] kLen;
 
         Horizon(int g) {
             this.g = g;
             // every ⌈g/8⌉ steps; on very large shapes less often (each snapshot then holds many series)
-            this.spacing = Math.max(Math.max(1, (g + PER - 1) / PER), (n + 1023) / 1024);
+            this.spacing = Math.max(Math.max(1, (g + PER - 1) / PER), (n + perSnapshot - 1) / perSnapshot);
             this.slots = (g + spacing - 1) / spacing + 1;
             this.fc = new float[slots * n];
             this.cum0 = new double[slots * n];
@@ -97,6 +136,8 @@ final class EmpiricalBounds {
             this.zpos = new int[layers];
             this.sinceK = new int[layers];
             this.k = new double[layers];
+            this.kSrc = new float[layers * ZCAP];
+            this.kLen = new int[layers];
         }
 
         void clear() {
@@ -108,6 +149,7 @@ final class EmpiricalBounds {
             Arrays.fill(zpos, 0);
             Arrays.fill(sinceK, 0);
             Arrays.fill(k, 0);
+            Arrays.fill(kLen, 0);
         }
 
         void clearLayer(int l) {
@@ -117,6 +159,18 @@ final class EmpiricalBounds {
             zpos[l] = 0;
             sinceK[l] = 0;
             k[l] = 0;
+            kLen[l] = 0;
+        }
+
+        /** The layer's multiplier as of its last refresh (the pending quantile taken now). */
+        double k(int l) {
+            if (kLen[l] > 0) {
+                int m = kLen[l];
+                System.arraycopy(kSrc, l * ZCAP, sel, 0, m);
+                k[l] = Num.select(sel, m, Math.min(m - 1, Math.max(0, (int) Math.ceil(conf * m) - 1)));
+                kLen[l] = 0;
+            }
+            return k[l];
         }
 
         void matureDue() {
@@ -130,6 +184,7 @@ final class EmpiricalBounds {
         private void mature(int slot) {
             int o = slot * n;
             double invG = 1.0 / g;
+            int ub = D.loopBound(experts);
             for (int l = 0; l < layers; l++) {
                 if (slotEpoch[slot * layers + l] != epoch[l]) {
                     continue;
@@ -139,15 +194,38 @@ final class EmpiricalBounds {
                 double w = ev / (ev + PRIOR);
                 double lam = Math.max(1.0 / (ev + 1), 1.0 / NEFF);
                 int b = l * experts;
-                double layerMs = 0;
-                if (standardise) {
-                    for (int e = 0; e < experts; e++) {
-                        layerMs += ms[b + e];
-                    }
-                    layerMs /= experts;
-                }
+                double layerMs = standardise ? layerMs(l) : 0;
                 int zo = l * ZCAP;
-                for (int e = 0; e < experts; e++) {
+                int e = 0;
+                if (standardise) {
+                    // vector chunks whose every variance is usable and whose z values fit before the
+                    // ring wraps; anything else goes through the scalar loop below, value by value
+                    double wl = (1 - w) * layerMs;
+                    for (; e < ub && zpos[l] + D.length() <= ZCAP; e += D.length()) {
+                        int i = b + e;
+                        DoubleVector actual = DoubleVector.fromArray(D, cum, i).sub(DoubleVector.fromArray(D, cum0, o + i)).mul(invG);
+                        DoubleVector r = actual.sub(fcVector(o + i));
+                        DoubleVector msv = DoubleVector.fromArray(D, ms, i);
+                        DoubleVector var = msv.mul(w).add(wl);
+                        if (!var.compare(VectorOperators.GT, 1e-18).allTrue()) {
+                            break;
+                        }
+                        ((FloatVector) r.div(var.sqrt()).convertShape(VectorOperators.D2F, F, 0)).intoArray(z, zo + zpos[l]);
+                        zpos[l] = zpos[l] + D.length() == ZCAP ? 0 : zpos[l] + D.length();
+                        zn[l] = Math.min(ZCAP, zn[l] + D.length());
+                        sinceK[l] += D.length();
+                        msv.add(r.mul(r).sub(msv).mul(lam)).intoArray(ms, i);
+                    }
+                } else {
+                    for (; e < ub; e += D.length()) {
+                        int i = b + e;
+                        DoubleVector actual = DoubleVector.fromArray(D, cum, i).sub(DoubleVector.fromArray(D, cum0, o + i)).mul(invG);
+                        DoubleVector r = actual.sub(fcVector(o + i));
+                        DoubleVector msv = DoubleVector.fromArray(D, ms, i);
+                        msv.add(r.mul(r).sub(msv).mul(lam)).intoArray(ms, i);
+                    }
+                }
+                for (; e < experts; e++) {
                     int i = b + e;
                     double actual = (cum[i] - cum0[o + i]) * invG;
                     double r = actual - fc[o + i];
@@ -165,18 +243,29 @@ final class EmpiricalBounds {
                     ms[i] += lam * (r * r - ms[i]);
                 }
                 evals[l]++;
-                if (zn[l] >= ZMIN && (k[l] == 0 || sinceK[l] >= ZCAP / 8)) {
-                    k[l] = Num.quantile(z, zo, zn[l], conf);
+                if (zn[l] >= ZMIN && (sinceK[l] >= ZCAP / 8 || k(l) == 0)) {
+                    // refresh the multiplier from the values now in the ring (the quantile is taken lazily)
+                    System.arraycopy(z, zo, kSrc, zo, zn[l]);
+                    kLen[l] = zn[l];
                     sinceK[l] = 0;
                 }
             }
+        }
+
+        /** Eight stored forecasts (floats) widened to doubles. */
+        private DoubleVector fcVector(int at) {
+            return (DoubleVector) FloatVector.fromArray(F, fc, at).convertShape(VectorOperators.F2D, D, 0);
         }
 
         void snapshot(MeanForecaster f) {
             int slot = (head + count) % slots;
             f.mean(g, tmp);
             int o = slot * n;
-            for (int i = 0; i < n; i++) {
+            int i = 0;
+            for (int ub = D.loopBound(n); i < ub; i += D.length()) {
+                ((FloatVector) DoubleVector.fromArray(D, tmp, i).convertShape(VectorOperators.D2F, F, 0)).intoArray(fc, o + i);
+            }
+            for (; i < n; i++) {
                 fc[o + i] = (float) tmp[i];
             }
             System.arraycopy(cum, 0, cum0, o, n);
@@ -190,7 +279,7 @@ final class EmpiricalBounds {
         }
 
         double multiplier(int l) {
-            return zn[l] >= ZMIN ? k[l] : zGauss;
+            return zn[l] >= ZMIN ? k(l) : zGauss;
         }
 
         /** σ² of series i at this horizon (shrunk toward the layer mean). */
@@ -212,11 +301,8 @@ final class EmpiricalBounds {
      * Feeds one step. {@code epochs} (may be null) counts each layer's state changes so far: a changed
      * count restarts that layer's statistics.
      */
-    void observe(double[] share, int[] epochs, MeanForecaster f) {
+    void observe(int[] epochs, MeanForecaster f) {
         t++;
-        for (int i = 0; i < n; i++) {
-            cum[i] += share[i];
-        }
         if (epochs != null) {
             for (int l = 0; l < layers; l++) {
                 if (epochs[l] != epoch[l]) {
@@ -303,7 +389,6 @@ final class EmpiricalBounds {
 
     void reset() {
         t = 0;
-        Arrays.fill(cum, 0);
         Arrays.fill(epoch, 0);
         for (Horizon h : hs) {
             h.clear();

@@ -97,7 +97,7 @@ public final class Predictors {
         }
         Predictor p = e.make().apply(spec, ctx);
         spec.checkAllUsed();
-        if (p instanceof AbstractPredictor ap && ctx.detectors() != null) {
+        if (p instanceof AbstractPredictor ap && ctx.detectors() != null && ap.usesStates()) {
             ap.attachDetector(ctx.detectors().get());
         }
         return p;
