@@ -52,6 +52,8 @@ public final class NoiseRatio {
     private final double[] ratio;
     private final double[] fluct;
     private final double[] noise;
+    /** Σₑ of the windowed population variances of each layer (the fluctuation before scaling) */
+    private final double[] layerVar;
     private long seen;
 
     public NoiseRatio(int layers, int experts, int window) {
@@ -78,6 +80,7 @@ public final class NoiseRatio {
         ratio = new double[layers];
         fluct = new double[layers];
         noise = new double[layers];
+        layerVar = new double[layers];
     }
 
     public int layers() {
@@ -124,11 +127,16 @@ public final class NoiseRatio {
         int prevBase = prevSlot * le;
         boolean evict = seen >= window;
         boolean first = seen == 0;
+        // the window's variances are summed in the same pass (unless the sums are recomputed this step)
+        long after = seen + 1;
+        boolean fused = after >= window && after % ((long) RECOMPUTE_WINDOWS * window) != 0;
+        double inv = 1.0 / window;
         int ub = D.loopBound(E);
         for (int l = 0; l < layers; l++) {
             int o = l * E;
             // per element exactly the scalar arithmetic: sum = (sum − old) + x, sumSq = (sumSq − old²) + x²
             DoubleVector d2v = DoubleVector.zero(D);
+            DoubleVector vv = DoubleVector.zero(D);
             int e = 0;
             for (; e < ub; e += D.length()) {
                 int i = o + e;
@@ -145,10 +153,17 @@ public final class NoiseRatio {
                     d2v = d2v.add(d.mul(d));
                 }
                 x.intoArray(ring, base + i);
-                sm.add(x).intoArray(sum, i);
-                sq.add(x.mul(x)).intoArray(sumSq, i);
+                sm = sm.add(x);
+                sq = sq.add(x.mul(x));
+                sm.intoArray(sum, i);
+                sq.intoArray(sumSq, i);
+                if (fused) {
+                    DoubleVector mv = sm.mul(inv);
+                    vv = vv.add(sq.mul(inv).sub(mv.mul(mv)).max(0.0));
+                }
             }
             double d2 = d2v.reduceLanes(VectorOperators.ADD);
+            double v = vv.reduceLanes(VectorOperators.ADD);
             for (; e < E; e++) {
                 int i = o + e;
                 double x = p[i];
@@ -164,6 +179,14 @@ public final class NoiseRatio {
                 ring[base + i] = x;
                 sum[i] += x;
                 sumSq[i] += x * x;
+                if (fused) {
+                    double mm = sum[i] * inv;
+                    double var = sumSq[i] * inv - mm * mm;
+                    v += var > 0 ? var : 0.0;
+                }
+            }
+            if (fused) {
+                layerVar[l] = v;
             }
             // diffRing[slot] holds the difference ending at the step in that slot; the window
             // [t−w+1, t] uses the w−1 differences ending at t−w+2..t.
@@ -179,6 +202,9 @@ public final class NoiseRatio {
             recompute();
         }
         if (seen >= window) {
+            if (!fused) {
+                variances();
+            }
             update();
         }
     }
@@ -205,9 +231,9 @@ public final class NoiseRatio {
         }
     }
 
-    private void update() {
+    /** Σₑ of the windowed population variances per layer into layerVar (from the running sums). */
+    private void variances() {
         int E = experts;
-        int oldest = (int) (seen % window);
         double inv = 1.0 / window;
         int ub = D.loopBound(E);
         for (int l = 0; l < layers; l++) {
@@ -225,8 +251,16 @@ public final class NoiseRatio {
                 double var = sumSq[o + e] * inv - m * m;
                 v += var > 0 ? var : 0.0;
             }
+            layerVar[l] = v;
+        }
+    }
+
+    private void update() {
+        int E = experts;
+        int oldest = (int) (seen % window);
+        for (int l = 0; l < layers; l++) {
             // unbiased: Σ(x−x̄)²/(w−1) = w·(population variance)/(w−1)
-            v = v * window / (window - 1) / E;
+            double v = layerVar[l] * window / (window - 1) / E;
             double diffs = diffSum[l] - diffRing[oldest * layers + l];
             if (diffs < 0) {
                 diffs = 0;

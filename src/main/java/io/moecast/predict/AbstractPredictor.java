@@ -38,6 +38,14 @@ public abstract class AbstractPredictor implements Predictor {
     private LoadState[] states;
 
     protected AbstractPredictor(String name, int layers, int experts, double confidence, boolean empiricalBounds) {
+        this(name, layers, experts, confidence, empiricalBounds, EmpiricalBounds.SERIES_PER_SNAPSHOT);
+    }
+
+    /**
+     * @param boundsPerSnapshot series the empirical bounds evaluate per step of spacing on large shapes
+     *                          (see {@link EmpiricalBounds}); {@code Integer.MAX_VALUE}: every origin
+     */
+    AbstractPredictor(String name, int layers, int experts, double confidence, boolean empiricalBounds, int boundsPerSnapshot) {
         if (layers < 1 || experts < 2) {
             throw new IllegalArgumentException("need layers >= 1 and experts >= 2, got " + layers + " x " + experts);
         }
@@ -51,7 +59,7 @@ public abstract class AbstractPredictor implements Predictor {
         this.share = new double[n];
         this.cum = new double[n];
         this.confidence = confidence;
-        this.bounds = empiricalBounds ? new EmpiricalBounds(layers, experts, confidence, cum) : null;
+        this.bounds = empiricalBounds ? new EmpiricalBounds(layers, experts, confidence, cum, boundsPerSnapshot) : null;
     }
 
     @Override

@@ -70,6 +70,16 @@ final class EmpiricalBounds {
     private final int[] epoch;
     private long t;
 
+    /**
+     * The least spacing of snapshots for a shape: ⌈n/perStep⌉ rounded up to a power of two (so that
+     * snapshots fall on the block boundaries of the predictors that process steps in blocks); 1 up to
+     * {@code perStep} series.
+     */
+    static int floorSpacing(int n, int perStep) {
+        long f = ((long) n + perStep - 1) / perStep;
+        return f <= 1 ? 1 : (int) Math.min(1 << 30, Long.highestOneBit(f - 1) << 1);
+    }
+
     EmpiricalBounds(int layers, int experts, double conf, double[] cum) {
         this(layers, experts, conf, cum, SERIES_PER_SNAPSHOT);
     }
@@ -123,7 +133,7 @@ final class EmpiricalBounds {
         Horizon(int g) {
             this.g = g;
             // every ⌈g/8⌉ steps; on very large shapes less often (each snapshot then holds many series)
-            this.spacing = Math.max(Math.max(1, (g + PER - 1) / PER), (n + perSnapshot - 1) / perSnapshot);
+            this.spacing = Math.max(Math.max(1, (g + PER - 1) / PER), floorSpacing(n, perSnapshot));
             this.slots = (g + spacing - 1) / spacing + 1;
             this.fc = new float[slots * n];
             this.cum0 = new double[slots * n];
