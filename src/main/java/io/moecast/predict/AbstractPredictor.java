@@ -38,14 +38,22 @@ public abstract class AbstractPredictor implements Predictor {
     private LoadState[] states;
 
     protected AbstractPredictor(String name, int layers, int experts, double confidence, boolean empiricalBounds) {
-        this(name, layers, experts, confidence, empiricalBounds, EmpiricalBounds.SERIES_PER_SNAPSHOT);
+        this(name, layers, experts, confidence, empiricalBounds, EmpiricalBounds.SERIES_PER_SNAPSHOT, false);
+    }
+
+    AbstractPredictor(String name, int layers, int experts, double confidence, boolean empiricalBounds, int boundsPerSnapshot) {
+        this(name, layers, experts, confidence, empiricalBounds, boundsPerSnapshot, false);
     }
 
     /**
      * @param boundsPerSnapshot series the empirical bounds evaluate per step of spacing on large shapes
      *                          (see {@link EmpiricalBounds}); {@code Integer.MAX_VALUE}: every origin
+     * @param forecastGrows     whether a horizon-mean forecast h steps ahead costs O(h·n) (the recursive
+     *                          sliding of {@code sw-avg}) rather than O(n): the bounds then space their
+     *                          snapshots by that cost on large shapes
      */
-    AbstractPredictor(String name, int layers, int experts, double confidence, boolean empiricalBounds, int boundsPerSnapshot) {
+    AbstractPredictor(String name, int layers, int experts, double confidence, boolean empiricalBounds, int boundsPerSnapshot,
+                      boolean forecastGrows) {
         if (layers < 1 || experts < 2) {
             throw new IllegalArgumentException("need layers >= 1 and experts >= 2, got " + layers + " x " + experts);
         }
@@ -59,7 +67,7 @@ public abstract class AbstractPredictor implements Predictor {
         this.share = new double[n];
         this.cum = new double[n];
         this.confidence = confidence;
-        this.bounds = empiricalBounds ? new EmpiricalBounds(layers, experts, confidence, cum, boundsPerSnapshot) : null;
+        this.bounds = empiricalBounds ? new EmpiricalBounds(layers, experts, confidence, cum, boundsPerSnapshot, forecastGrows) : null;
     }
 
     @Override

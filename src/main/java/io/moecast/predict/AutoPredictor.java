@@ -77,7 +77,7 @@ public final class AutoPredictor extends AbstractPredictor implements Noted {
     /** at a change of state the old scores count as this many scored origins */
     static final long CARRY = 4;
     /** series one grid horizon scores per step at most, by default (snapshots spread out above it) */
-    static final int SCORED_PER_STEP = 512;
+    static final int SCORED_PER_STEP = 128;
 
     private static final VectorSpecies<Float> F = FloatVector.SPECIES_PREFERRED;
     private static final VectorSpecies<Double> D = DoubleVector.SPECIES_PREFERRED;
@@ -335,8 +335,15 @@ public final class AutoPredictor extends AbstractPredictor implements Noted {
             System.arraycopy(wsum, 0, wAt, slot * NB, NB);
             System.arraycopy(decayNow, 0, dAt, slot * NB * layers, NB * layers);
             for (int l = 0; l < layers; l++) {
+                Grid ev = evidence(l, g);
+                if (ev == null) {
+                    // no evidence: the prior, the same for every temperature
+                    prior(l, wTmp);
+                }
                 for (int k = 0; k < m; k++) {
-                    weights(l, g, ETAS[k], wTmp);
+                    if (ev != null) {
+                        softmin(ev, l, ETAS[k], wTmp);
+                    }
                     int wo = ((slot * m + k) * layers + l) * c;
                     for (int j = 0; j < c; j++) {
                         mw[wo + j] = (float) wTmp[j];
@@ -418,10 +425,11 @@ public final class AutoPredictor extends AbstractPredictor implements Noted {
             off[r] = history.offset(r, 0);
         }
         // the first step ever sets the trend levels
-        int r0 = 0;
         if (before == 0) {
             for (int k = 0; k < TRENDS.length; k++) {
-                System.arraycopy(x, off[0], hl, k * n, n);
+                for (int i = 0; i < n; i++) {
+                    hl[k * n + i] = x[off[0] + history.shift(i / ShareHistory.CHUNK) + i];
+                }
             }
         }
         FloatVector a0 = bc(bankRate[0]), a1 = bc(bankRate[1]), a2 = bc(bankRate[2]);
@@ -435,10 +443,11 @@ public final class AutoPredictor extends AbstractPredictor implements Noted {
         int w = F.length();
         int vecEnd = F.loopBound(n);
         // series in chunks: a chunk's state stays in L1 while the rows stream through it
-        for (int c0 = 0; c0 < vecEnd; c0 += LocalLevelFilter.CHUNK) {
-            int c1 = Math.min(vecEnd, c0 + LocalLevelFilter.CHUNK);
+        for (int c0 = 0; c0 < vecEnd; c0 += ShareHistory.CHUNK) {
+            int c1 = Math.min(vecEnd, c0 + ShareHistory.CHUNK);
+            int sh = history.shift(c0 / ShareHistory.CHUNK);
             for (int r = 0; r < rows; r++) {
-                int xo = off[r];
+                int xo = off[r] + sh;
                 boolean first = before + r == 0;
                 for (int i = c0; i < c1; i += w) {
                     FloatVector xv = FloatVector.fromArray(F, x, xo + i);
@@ -468,8 +477,9 @@ public final class AutoPredictor extends AbstractPredictor implements Noted {
         }
         int i = vecEnd;
         for (; i < n; i++) {
+            int sh = history.shift(i / ShareHistory.CHUNK);
             for (int r = 0; r < rows; r++) {
-                float xv = x[off[r] + i];
+                float xv = x[off[r] + sh + i];
                 for (int k = 0; k < NB; k++) {
                     bank[k * n + i] = Math.fma(xv, (float) bankRate[k], bank[k * n + i] * (float) bankKeep[k]);
                 }
@@ -636,9 +646,16 @@ public final class AutoPredictor extends AbstractPredictor implements Noted {
             int ro = (RESTART0 + k - 1) * E;
             if (wr > 0) {
                 float inv = (float) (1.0 / wr);
-                float d = (float) dc;
-                for (int e = 0; e < E; e++) {
-                    vals[ro + e] = (fc[so + e] - d * bank0[k * n + b + e]) * inv;
+                if (dc < 1e-20) {
+                    // the reference has decayed below float resolution (and would make subnormals)
+                    for (int e = 0; e < E; e++) {
+                        vals[ro + e] = fc[so + e] * inv;
+                    }
+                } else {
+                    float d = (float) dc;
+                    for (int e = 0; e < E; e++) {
+                        vals[ro + e] = (fc[so + e] - d * bank0[k * n + b + e]) * inv;
+                    }
                 }
             } else {
                 System.arraycopy(vals, LAST * E, vals, ro, E);
@@ -772,13 +789,19 @@ public final class AutoPredictor extends AbstractPredictor implements Noted {
             return;
         }
         double min = Math.max(1e-12, g.score[o + arg]);
-        double sum = 0;
-        for (int j = 0; j < c; j++) {
-            double v = Math.exp(-eta * (g.score[o + j] - min) / min);
-            w[j] = v;
-            sum += v;
+        double f = -eta / min;
+        int j = 0;
+        for (int ub = D.loopBound(c); j < ub; j += D.length()) {
+            DoubleVector.fromArray(D, g.score, o + j).sub(min).mul(f).lanewise(VectorOperators.EXP).intoArray(w, j);
         }
-        for (int j = 0; j < c; j++) {
+        for (; j < c; j++) {
+            w[j] = Math.exp((g.score[o + j] - min) * f);
+        }
+        double sum = 0;
+        for (j = 0; j < c; j++) {
+            sum += w[j];
+        }
+        for (j = 0; j < c; j++) {
             w[j] /= sum;
         }
     }

@@ -50,7 +50,7 @@ final class EmpiricalBounds {
      * scored at every ⌈g/8⌉ steps; larger ones more sparsely, so the work per step stays bounded (the
      * DeepSeek-V3 shape, 14,848 series: every ≥ 15 steps, each evaluation still 256 errors per layer).
      */
-    static final int SERIES_PER_SNAPSHOT = 1024;
+    static final int SERIES_PER_SNAPSHOT = 256;
     private static final VectorSpecies<Double> D = DoubleVector.SPECIES_PREFERRED;
     /** float lanes matching {@link #D} (same lane count) */
     private static final VectorSpecies<Float> F = VectorSpecies.of(float.class,
@@ -62,6 +62,7 @@ final class EmpiricalBounds {
     private final double conf;
     private final double zGauss;
     private final int perSnapshot;
+    private final boolean forecastGrows;
     /** running sum of the shares, owned and updated by the predictor */
     private final double[] cum;
     private final double[] tmp;
@@ -75,27 +76,30 @@ final class EmpiricalBounds {
      * snapshots fall on the block boundaries of the predictors that process steps in blocks); 1 up to
      * {@code perStep} series.
      */
-    static int floorSpacing(int n, int perStep) {
-        long f = ((long) n + perStep - 1) / perStep;
+    static int floorSpacing(long n, int perStep) {
+        long f = (n + perStep - 1) / perStep;
         return f <= 1 ? 1 : (int) Math.min(1 << 30, Long.highestOneBit(f - 1) << 1);
     }
 
     EmpiricalBounds(int layers, int experts, double conf, double[] cum) {
-        this(layers, experts, conf, cum, SERIES_PER_SNAPSHOT);
+        this(layers, experts, conf, cum, SERIES_PER_SNAPSHOT, false);
     }
 
     /**
      * @param cum            the predictor's running sum of shares (read at snapshots and evaluations)
      * @param perSnapshot    series whose forecasts one snapshot may store per step of spacing: on shapes
      *                       above it, snapshots are spaced at least ⌈n/perSnapshot⌉ steps apart
+     * @param forecastGrows  a forecast g steps ahead costs g passes over the series (recursive
+     *                       sliding), so the least spacing at horizon g is ⌈g·n/perSnapshot⌉
      */
-    EmpiricalBounds(int layers, int experts, double conf, double[] cum, int perSnapshot) {
+    EmpiricalBounds(int layers, int experts, double conf, double[] cum, int perSnapshot, boolean forecastGrows) {
         this.layers = layers;
         this.experts = experts;
         this.n = layers * experts;
         this.conf = conf;
         this.zGauss = Num.normalQuantile(conf);
         this.perSnapshot = perSnapshot;
+        this.forecastGrows = forecastGrows;
         this.cum = cum;
         this.tmp = new double[n];
         this.sel = new float[ZCAP];
@@ -123,17 +127,14 @@ final class EmpiricalBounds {
         final int[] zpos;
         final int[] sinceK;
         final double[] k;
-        /**
-         * The multiplier is recomputed every ZCAP/8 new values; the values it is computed from are copied
-         * then ({@code kSrc}, {@code kLen}) and the quantile itself is taken when first needed.
-         */
-        final float[] kSrc;
-        final int[] kLen;
+        /** whether k holds a quantile (refreshed when asked for after ZCAP/8 new values) */
+        final boolean[] hasK;
 
         Horizon(int g) {
             this.g = g;
             // every ⌈g/8⌉ steps; on very large shapes less often (each snapshot then holds many series)
-            this.spacing = Math.max(Math.max(1, (g + PER - 1) / PER), floorSpacing(n, perSnapshot));
+            long work = forecastGrows ? (long) n * g : n;
+            this.spacing = Math.max(Math.max(1, (g + PER - 1) / PER), floorSpacing(work, perSnapshot));
             this.slots = (g + spacing - 1) / spacing + 1;
             this.fc = new float[slots * n];
             this.cum0 = new double[slots * n];
@@ -146,8 +147,7 @@ final class EmpiricalBounds {
             this.zpos = new int[layers];
             this.sinceK = new int[layers];
             this.k = new double[layers];
-            this.kSrc = new float[layers * ZCAP];
-            this.kLen = new int[layers];
+            this.hasK = new boolean[layers];
         }
 
         void clear() {
@@ -159,7 +159,7 @@ final class EmpiricalBounds {
             Arrays.fill(zpos, 0);
             Arrays.fill(sinceK, 0);
             Arrays.fill(k, 0);
-            Arrays.fill(kLen, 0);
+            Arrays.fill(hasK, false);
         }
 
         void clearLayer(int l) {
@@ -169,16 +169,23 @@ final class EmpiricalBounds {
             zpos[l] = 0;
             sinceK[l] = 0;
             k[l] = 0;
-            kLen[l] = 0;
+            hasK[l] = false;
         }
 
-        /** The layer's multiplier as of its last refresh (the pending quantile taken now). */
+        /**
+         * The layer's multiplier: the confidence-quantile of the standardised errors in the ring, taken
+         * again when asked for once ZCAP/8 new values have come in since it was last taken. (Asked for
+         * at every step, as the evaluation does, this is the quantile refreshed every ZCAP/8 values; a
+         * job that forecasts every few hundred steps pays for one quantile per forecast, not per
+         * evaluation.)
+         */
         double k(int l) {
-            if (kLen[l] > 0) {
-                int m = kLen[l];
-                System.arraycopy(kSrc, l * ZCAP, sel, 0, m);
+            if (!hasK[l] || sinceK[l] >= ZCAP / 8) {
+                int m = zn[l];
+                System.arraycopy(z, l * ZCAP, sel, 0, m);
                 k[l] = Num.select(sel, m, Math.min(m - 1, Math.max(0, (int) Math.ceil(conf * m) - 1)));
-                kLen[l] = 0;
+                hasK[l] = true;
+                sinceK[l] = 0;
             }
             return k[l];
         }
@@ -253,12 +260,6 @@ final class EmpiricalBounds {
                     ms[i] += lam * (r * r - ms[i]);
                 }
                 evals[l]++;
-                if (zn[l] >= ZMIN && (sinceK[l] >= ZCAP / 8 || k(l) == 0)) {
-                    // refresh the multiplier from the values now in the ring (the quantile is taken lazily)
-                    System.arraycopy(z, zo, kSrc, zo, zn[l]);
-                    kLen[l] = zn[l];
-                    sinceK[l] = 0;
-                }
             }
         }
 
@@ -299,8 +300,17 @@ final class EmpiricalBounds {
         }
 
         double layerMs(int l) {
+            int b = l * experts;
+            int e = 0;
             double s = 0;
-            for (int e = 0, b = l * experts; e < experts; e++) {
+            if (experts >= 4 * D.length()) {
+                DoubleVector acc = DoubleVector.zero(D);
+                for (int ub = D.loopBound(experts); e < ub; e += D.length()) {
+                    acc = acc.add(DoubleVector.fromArray(D, ms, b + e));
+                }
+                s = acc.reduceLanes(VectorOperators.ADD);
+            }
+            for (; e < experts; e++) {
                 s += ms[b + e];
             }
             return s / experts;

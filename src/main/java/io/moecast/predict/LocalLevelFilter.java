@@ -26,7 +26,7 @@ import java.util.Arrays;
 final class LocalLevelFilter {
     private static final VectorSpecies<Float> F = FloatVector.SPECIES_PREFERRED;
     /** series per chunk: the state of a chunk stays in L1 while a block of rows goes through it */
-    static final int CHUNK = 256;
+    static final int CHUNK = ShareHistory.CHUNK;
     /** rows per pass while the variogram is still warming up (its per-row sums stay in L1) */
     static final int WARM_ROWS = 16;
 
@@ -187,6 +187,7 @@ final class LocalLevelFilter {
         for (int c0 = 0; c0 < vecEnd; c0 += CHUNK) {
             int c1 = Math.min(vecEnd, c0 + CHUNK);
             int cw = c1 - c0;
+            int sh = h.shift(c0 / CHUNK);
             Arrays.fill(accA, 0, k * cw, 0f);
             Arrays.fill(accB, 0, k * cw, 0f);
             for (int j = 0; j < L; j++) {
@@ -194,8 +195,8 @@ final class LocalLevelFilter {
                     if (m[r] <= j) {
                         continue;
                     }
-                    int xo = off[r * (L + 1) + L];
-                    int lo = off[r * (L + 1) + j];
+                    int xo = off[r * (L + 1) + L] + sh;
+                    int lo = off[r * (L + 1) + j] + sh;
                     float la = lam[r * L + j];
                     float a = ca[m[r]][j];
                     float b = cb[m[r]][j];
@@ -210,7 +211,7 @@ final class LocalLevelFilter {
                 }
             }
             for (int rr = 0; rr < k; rr++) {
-                int xo = off[rr * (L + 1) + L];
+                int xo = off[rr * (L + 1) + L] + sh;
                 boolean first = seen + rr == 0;
                 for (int i = c0, t = rr * cw; i < c1; i += w, t += w) {
                     FloatVector xv = FloatVector.fromArray(F, x, xo + i);
@@ -240,6 +241,7 @@ final class LocalLevelFilter {
             }
         }
         for (int i = vecEnd; i < n; i++) {
+            int sh = h.shift(i / CHUNK);
             float[] aa = accA;
             float[] bb = accB;
             Arrays.fill(aa, 0, k, 0f);
@@ -250,7 +252,7 @@ final class LocalLevelFilter {
                     if (m[rr] <= j) {
                         continue;
                     }
-                    float d = x[off[rr * (L + 1) + L] + i] - x[off[rr * (L + 1) + j] + i];
+                    float d = x[off[rr * (L + 1) + L] + sh + i] - x[off[rr * (L + 1) + j] + sh + i];
                     g = g + (d * d * 0.5f - g) * lam[rr * L + j];
                     aa[rr] = aa[rr] + g * ca[m[rr]][j];
                     bb[rr] = bb[rr] + g * cb[m[rr]][j];
@@ -262,7 +264,7 @@ final class LocalLevelFilter {
             float rv = r[i];
             float qv = q[i];
             for (int rr = 0; rr < k; rr++) {
-                float xv = x[off[rr * (L + 1) + L] + i];
+                float xv = x[off[rr * (L + 1) + L] + sh + i];
                 if (seen + rr == 0) {
                     mv = xv;
                     rv = floor(xv);
@@ -322,15 +324,17 @@ final class LocalLevelFilter {
         int vecEnd = F.loopBound(n);
         for (int c0 = 0; c0 < vecEnd; c0 += CHUNK) {
             int c1 = Math.min(vecEnd, c0 + CHUNK);
+            int sh = h.shift(c0 / CHUNK);
             for (int rr = 0; rr < k; rr++) {
                 int o = rr * (L + 1);
-                int xo = off[o + L];
+                int xo = off[o + L] + sh;
+                boolean last = rr == k - 1;
                 for (int i = c0; i < c1; i += w) {
                     FloatVector xv = FloatVector.fromArray(F, x, xo + i);
                     FloatVector sa = FloatVector.zero(F);
                     FloatVector sb = FloatVector.zero(F);
                     for (int j = 0; j < L; j++) {
-                        FloatVector d = xv.sub(FloatVector.fromArray(F, x, off[o + j] + i));
+                        FloatVector d = xv.sub(FloatVector.fromArray(F, x, off[o + j] + sh + i));
                         FloatVector dd = d.mul(d);
                         sa = dd.fma(FloatVector.broadcast(F, a[j]), sa);
                         sb = dd.fma(FloatVector.broadcast(F, b[j]), sb);
@@ -346,12 +350,15 @@ final class LocalLevelFilter {
                     FloatVector gain = pp.div(pp.add(rv));
                     xv.sub(mv).mul(gain).add(mv).intoArray(mu, i);
                     gain.neg().add(1f).mul(pp).intoArray(p, i);
-                    rv.intoArray(r, i);
-                    qv.intoArray(q, i);
+                    if (last) {
+                        rv.intoArray(r, i);
+                        qv.intoArray(q, i);
+                    }
                 }
             }
         }
         for (int i = vecEnd; i < n; i++) {
+            int sh = h.shift(i / CHUNK);
             float sv = slope[i];
             float iv = icpt[i];
             float mv = mu[i];
@@ -360,11 +367,11 @@ final class LocalLevelFilter {
             float qv = 0;
             for (int rr = 0; rr < k; rr++) {
                 int o = rr * (L + 1);
-                float xv = x[off[o + L] + i];
+                float xv = x[off[o + L] + sh + i];
                 float sa = 0;
                 float sb = 0;
                 for (int j = 0; j < L; j++) {
-                    float d = xv - x[off[o + j] + i];
+                    float d = xv - x[off[o + j] + sh + i];
                     float dd = d * d;
                     sa = Math.fma(dd, a[j], sa);
                     sb = Math.fma(dd, b[j], sb);
