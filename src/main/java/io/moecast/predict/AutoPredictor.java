@@ -1004,6 +1004,19 @@ public final class AutoPredictor extends AbstractPredictor implements Noted {
         }
     }
 
+    /** Candidate j's horizon-mean forecast over h steps now, every layer (for tests). */
+    void candidateNow(int j, int h, double[] out) {
+        flush();
+        for (int l = 0; l < layers; l++) {
+            candidate(j, l, h, false, out, 0);
+        }
+    }
+
+    /** Number of candidates (for tests). */
+    static int candidates() {
+        return C;
+    }
+
     /** Human-readable state of the choice, per layer, at a few horizons. */
     @Override
     public String note() {

@@ -51,6 +51,13 @@ final class EmpiricalBounds {
      * DeepSeek-V3 shape, 14,848 series: every ≥ 15 steps, each evaluation still 256 errors per layer).
      */
     static final int SERIES_PER_SNAPSHOT = 256;
+    /**
+     * For predictors whose forecast g steps ahead costs g passes over the series: series-rows of
+     * forecasting one grid horizon may cost per step (so about one pass over the DeepSeek-V3 shape per
+     * step for all twelve horizons together); shapes up to 48 series, the bundled traces, keep every
+     * ⌈g/8⌉-th origin.
+     */
+    static final int ROWS_PER_STEP = 1024;
     private static final VectorSpecies<Double> D = DoubleVector.SPECIES_PREFERRED;
     /** float lanes matching {@link #D} (same lane count) */
     private static final VectorSpecies<Float> F = VectorSpecies.of(float.class,
@@ -133,8 +140,11 @@ final class EmpiricalBounds {
         Horizon(int g) {
             this.g = g;
             // every ⌈g/8⌉ steps; on very large shapes less often (each snapshot then holds many series)
-            long work = forecastGrows ? (long) n * g : n;
-            this.spacing = Math.max(Math.max(1, (g + PER - 1) / PER), floorSpacing(work, perSnapshot));
+            int floor = floorSpacing(n, perSnapshot);
+            if (forecastGrows) {
+                floor = Math.max(floor, floorSpacing((long) n * g, ROWS_PER_STEP));
+            }
+            this.spacing = Math.max(Math.max(1, (g + PER - 1) / PER), floor);
             this.slots = (g + spacing - 1) / spacing + 1;
             this.fc = new float[slots * n];
             this.cum0 = new double[slots * n];
