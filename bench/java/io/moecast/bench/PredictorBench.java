@@ -1,8 +1,10 @@
 package io.moecast.bench;
 
-import io.moecast.budget.PredictorLookup;
 import io.moecast.budget.SyntheticLoads;
 import io.moecast.predict.Predictor;
+import io.moecast.predict.PredictorContext;
+import io.moecast.predict.Predictors;
+import io.moecast.trace.Traces;
 import org.openjdk.jmh.annotations.Benchmark;
 import org.openjdk.jmh.annotations.BenchmarkMode;
 import org.openjdk.jmh.annotations.Fork;
@@ -16,6 +18,8 @@ import org.openjdk.jmh.annotations.Setup;
 import org.openjdk.jmh.annotations.State;
 import org.openjdk.jmh.annotations.Warmup;
 
+import java.io.IOException;
+import java.nio.file.Path;
 import java.util.concurrent.TimeUnit;
 
 /**
@@ -27,10 +31,14 @@ import java.util.concurrent.TimeUnit;
  *   <li>{@link #forecastUpper}: the same with the upper bounds placement uses as headroom.</li>
  * </ul>
  * The loads are {@link SyntheticLoads} (Zipf-skewed shares, a few percent noise per step), with the
- * default online state detector attached as {@code moecast} attaches it. Run:
+ * default online state detector attached where the predictor uses it, as {@code moecast} attaches it.
+ * Predictors that need training ({@code lstm-shared}) train on {@code train} (a trace of any shape for
+ * the shared model; the bundled one by default) before the warm-up. Run (from the repository root):
  * <pre>
  * java --add-modules=jdk.incubator.vector -cp target/moecast.jar org.openjdk.jmh.Main PredictorBench \
  *     -p layers=58 -p experts=256 -p predictor=auto,ema,kalman,sw-avg -prof gc
+ * java --add-modules=jdk.incubator.vector -cp target/moecast.jar org.openjdk.jmh.Main 'PredictorBench.(observe|forecast)$' \
+ *     -p predictor=lstm-shared
  * </pre>
  */
 @State(Scope.Thread)
@@ -55,6 +63,9 @@ public class PredictorBench {
     public int topK;
     @Param("1")
     public long seed;
+    /** training trace for predictors that need one (lstm, lstm-shared) */
+    @Param("traces/moe-gpt-jdk-e16-top2-seed2.npy")
+    public String train;
 
     private Predictor p;
     private int[][] ring;
@@ -64,10 +75,14 @@ public class PredictorBench {
     private double[] upper;
 
     @Setup(Level.Trial)
-    public void setup() {
+    public void setup() throws IOException {
         SyntheticLoads loads = new SyntheticLoads(layers, experts, 4096L * topK, seed);
         ring = loads.ring(64);
-        p = PredictorLookup.create(predictor, layers, experts);
+        PredictorContext ctx = PredictorContext.of(layers, experts);
+        if (Predictors.needsTraining(predictor.split(":")[0])) {
+            ctx = ctx.withTrain(Traces.load(Path.of(train)));
+        }
+        p = Predictors.create(predictor, ctx);
         for (int i = 0; i < warm; i++) {
             p.observe(step++, ring[i & 63]);
         }

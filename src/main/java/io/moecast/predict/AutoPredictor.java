@@ -52,11 +52,13 @@ import java.util.Locale;
  * snapshot or a forecast needs the state); the EMAs restarted at a change of state are not run at all:
  * an EMA is linear, so the restarted one is the running one minus the running one's value at the
  * change, decayed (kept per layer). Snapshots store the ten candidates that are not such functions of
- * others, as floats. On large shapes the scoring is spread out so that one grid horizon scores at most
- * about {@value #SCORED_PER_STEP} series per step: snapshots are at least ⌈n/{@value #SCORED_PER_STEP}⌉
- * steps apart (every snapshot then scores a whole layer of many experts; the DeepSeek-V3 shape,
- * 58 × 256 series: every 29 steps); shapes up to {@value #SCORED_PER_STEP} series (the paper's
- * 6 × 16, the bundled traces) are scored at every origin the horizon rule gives.
+ * others, as floats. On large shapes the scoring is spread out so that one grid horizon scores about
+ * {@value #SCORED_PER_STEP} series per step: snapshots are at least ⌈n/{@value #SCORED_PER_STEP}⌉ steps
+ * apart, rounded up to a power of two (every snapshot then scores whole layers of many experts, and a
+ * layer of E experts carries E errors per origin; the DeepSeek-V3 shape, 58 × 256 series: every 128
+ * steps for the horizons up to 2,000, every ⌈g/16⌉ beyond); shapes up to {@value #SCORED_PER_STEP}
+ * series (the paper's 6 × 16, the bundled traces) are scored at every origin the horizon rule gives.
+ * {@code FastPathTest} checks that the spread-out scoring chooses as well as the dense one.
  *
  * <p>Parameter: {@code memory} (steps, default 4000).
  */

@@ -17,8 +17,8 @@ import java.util.Arrays;
  *   <li>Scale: per series, an exponentially weighted mean of r² (memory 32 evaluations), shrunk toward
  *       its layer's average while evaluations are few: σ².</li>
  *   <li>Multiplier: per layer, the empirical {@code confidence}-quantile k of the standardised errors
- *       r/σ (σ as it was before the error was seen), last 1,024 values; the normal quantile until 100
- *       are in.</li>
+ *       r/σ (σ as it was before the error was seen), last 1,024 values, taken again when a bound is
+ *       asked for once 128 new values have come in; the normal quantile until 100 are in.</li>
  *   <li>Bound for horizon h: mean + k·σ(h), capped at 1, where σ(h) and k are interpolated in log h
  *       between the matured grid horizons around h, or extrapolated beyond the longest matured one
  *       with the log-log slope of the two longest (clamped to [−½, ½]: between pure noise and a
@@ -28,10 +28,13 @@ import java.util.Arrays;
  *       the stable state are calibrated on stable-state errors only.</li>
  * </ul>
  * <p>Cost: the predictor keeps the running sum of shares; per grid horizon, one forecast and one
- * O(n) evaluation per snapshot. Snapshots are at least ⌈n/1024⌉ steps apart, so on large shapes the
- * work per step is bounded by about 12·1,024 series evaluations, not by n (each evaluation then holds
- * more series: a layer of 256 experts adds 256 errors per snapshot). The multiplier's quantile is taken
- * when a bound is asked for, from the values copied at its refresh. Memory O(grid·8·n).
+ * O(n) evaluation per snapshot. Snapshots are at least ⌈n/256⌉ steps apart (rounded up to a power of
+ * two), so on large shapes the work per step is bounded by about 12·256 series evaluations, not by n
+ * (each evaluation then holds more series: a layer of 256 experts adds 256 errors per snapshot); for a
+ * predictor whose forecast g steps ahead costs g passes (sw-avg's recursive sliding) the spacing is
+ * also at least ⌈g·n/1024⌉. Shapes up to 256 series (and 48 for sw-avg: the bundled traces) keep every
+ * ⌈g/8⌉-th origin. The evaluations are vectorised; the quantile (a selection over 1,024 values per
+ * layer) is paid per bound asked for, not per evaluation. Memory O(grid·8·n).
  */
 final class EmpiricalBounds {
     /** The predictor's horizon-mean forecast. */
@@ -46,9 +49,9 @@ final class EmpiricalBounds {
     static final int ZMIN = 100;
     static final double PRIOR = 8;
     /**
-     * Default cap on the series one snapshot covers per step of spacing: shapes up to 1,024 series are
+     * Default cap on the series one snapshot covers per step of spacing: shapes up to 256 series are
      * scored at every ⌈g/8⌉ steps; larger ones more sparsely, so the work per step stays bounded (the
-     * DeepSeek-V3 shape, 14,848 series: every ≥ 15 steps, each evaluation still 256 errors per layer).
+     * DeepSeek-V3 shape, 14,848 series: every ≥ 64 steps, each evaluation still 256 errors per layer).
      */
     static final int SERIES_PER_SNAPSHOT = 256;
     /**
