@@ -47,20 +47,26 @@ import java.util.Locale;
  * Upper bounds: empirical, per state ({@link EmpiricalBounds}).
  *
  * <p><b>Cost</b> (what makes it usable inside a training or serving step): the smoothers run in float
- * on the Vector API over blocks of up to {@link ShareHistory#BLOCK} steps with their state in
- * registers ({@code observe} stores the step's shares and the work happens once per block, or when a
- * snapshot or a forecast needs the state); the EMAs restarted at a change of state are not run at all:
- * an EMA is linear, so the restarted one is the running one minus the running one's value at the
- * change, decayed (kept per layer). Snapshots store the ten candidates that are not such functions of
- * others, as floats. On large shapes the scoring is spread out so that one grid horizon scores about
- * {@value #SCORED_PER_STEP} series per step: snapshots are at least ⌈n/{@value #SCORED_PER_STEP}⌉ steps
- * apart, rounded up to a power of two (every snapshot then scores whole layers of many experts, and a
- * layer of E experts carries E errors per origin; the DeepSeek-V3 shape, 58 × 256 series: every 128
- * steps for the horizons up to 2,000, every ⌈g/16⌉ beyond); shapes up to {@value #SCORED_PER_STEP}
- * series (the paper's 6 × 16, the bundled traces) are scored at every origin the horizon rule gives.
- * {@code FastPathTest} checks that the spread-out scoring chooses as well as the dense one.
+ * on the Vector API over blocks of up to {@link ShareHistory#BLOCK} steps, series in chunks whose state
+ * stays in L1 while the block's rows stream through ({@code observe} stores the step's shares; the work
+ * happens once per block, or when a snapshot or a forecast needs the state); the EMAs restarted at a
+ * change of state are not run at all: an EMA is linear, so the restarted one is the running one minus
+ * the running one's value at the change, decayed (kept per layer). Each snapshot stores, for a sample
+ * of {@value #SAMPLE} experts of every layer (all of them in layers of up to {@value #SAMPLE}; a run of
+ * consecutive experts, the next run every {@value #SAMPLE_HOLD} steps), the ten candidates that are not
+ * such functions of others, as floats, and is scored on that sample. On shapes above
+ * {@value #SPREAD_SERIES} series the snapshots are also spread out, at least ⌈n/{@value #SPREAD_SERIES}⌉
+ * steps apart (a power of two: 16 at the DeepSeek-V3 shape, 58 × 256), with readiness (16 origins) and
+ * the prior carried over a change of state (4 origins) counted in steps of evidence at the ⌈g/16⌉
+ * spacing, so a state's scores become usable as soon as with every origin. On a simulated 12 × 128 run
+ * the sampled, spread-out scoring gives the same stable-state errors as scoring every expert at every
+ * origin (within 0.5%; transient within 3%); {@code FastPathTest} checks the same on a synthetic trace.
+ * Shapes of up to {@value #SAMPLE} experts per layer and {@value #SPREAD_SERIES} series (the paper's
+ * 6 × 16, the bundled traces) are scored exactly as every expert at every origin.
  *
- * <p>Parameter: {@code memory} (steps, default 4000).
+ * <p>Parameters: {@code memory} (steps, default 4000); {@code sample} (experts per layer per origin,
+ * default 16; 0: all), {@code spread} (least spacing of snapshots; 0: from the shape) and
+ * {@code bounds} (series the upper bounds evaluate per step on large shapes, default 256; 0: all).
  */
 public final class AutoPredictor extends AbstractPredictor implements Noted {
     static final double[] RATES = {1, 0.3, 0.1, 0.03, 0.01, 0.003, 0.001, 0};
@@ -78,8 +84,12 @@ public final class AutoPredictor extends AbstractPredictor implements Noted {
     static final int STAND_IN = 4;
     /** at a change of state the old scores count as this many scored origins */
     static final long CARRY = 4;
-    /** series one grid horizon scores per step at most, by default (snapshots spread out above it) */
-    static final int SCORED_PER_STEP = 128;
+    /** experts of each layer scored per origin by default (all of them in layers of up to 16) */
+    static final int SAMPLE = 16;
+    /** steps a sample of experts is kept before the next one is taken */
+    static final int SAMPLE_HOLD = 64;
+    /** series per step of spread: shapes above it space their scoring snapshots out */
+    static final int SPREAD_SERIES = 1024;
 
     private static final VectorSpecies<Float> F = FloatVector.SPECIES_PREFERRED;
     private static final VectorSpecies<Double> D = DoubleVector.SPECIES_PREFERRED;
@@ -142,28 +152,70 @@ public final class AutoPredictor extends AbstractPredictor implements Noted {
     private final float[] errAcc;
     private final int[] used;
     private final int[] rowOff = new int[ShareHistory.BLOCK];
+    /** experts of each layer scored per origin (all when the layer has no more) */
+    private final int sample;
+    /** least spacing of the scoring snapshots */
+    private final int spread;
+    /** distinct samples: the offset cycles through 0 .. rotations−1 */
+    private final int rotations;
+    /** the experts of each sample: sampleIndex[off*sample + k] */
+    private final int[] sampleIndex;
     private final double[] combBank = new double[NB];
     private final double[] combBank0 = new double[NB];
     private final double[] combTrend = new double[TRENDS.length];
     private final double[] combTrendF = new double[TRENDS.length];
+    private final double[] expScratch = new double[C];
+    private final double[] powScratch = new double[C];
+    private final int[] tempFull = new int[4];
+    private final float[] tempW = new float[4 * C];
+    private final double[] tempSums = new double[4];
+    private final double[] muSum;
+    private final double[] hlSum;
+    private final double[] htSum;
+    private final boolean[] trendOk;
+    private long sumsAt = -1;
     private long t;
 
     public AutoPredictor(int layers, int experts, int memory, long slotsPerStep, double confidence) {
-        this(layers, experts, memory, slotsPerStep, confidence, SCORED_PER_STEP);
+        this(layers, experts, memory, slotsPerStep, confidence, SAMPLE, EmpiricalBounds.SERIES_PER_SNAPSHOT,
+                defaultSpread(layers, experts));
     }
 
     /**
-     * @param scoredPerStep series one grid horizon may score per step (snapshots are at least
-     *                      ⌈n/scoredPerStep⌉ steps apart); {@code Integer.MAX_VALUE}: every origin
+     * The least spacing of the scoring snapshots for a shape: ⌈n/{@value #SPREAD_SERIES}⌉ rounded up to a
+     * power of two (1 up to 1,024 series; 16 for the DeepSeek-V3 and Qwen3-235B shapes).
      */
-    AutoPredictor(int layers, int experts, int memory, long slotsPerStep, double confidence, int scoredPerStep) {
-        this(layers, experts, memory, slotsPerStep, confidence, scoredPerStep, EmpiricalBounds.SERIES_PER_SNAPSHOT);
+    static int defaultSpread(int layers, int experts) {
+        return EmpiricalBounds.floorSpacing((long) layers * experts, SPREAD_SERIES);
     }
 
-    AutoPredictor(int layers, int experts, int memory, long slotsPerStep, double confidence, int scoredPerStep, int boundsPerStep) {
+    /**
+     * @param sample        experts of each layer scored per origin (all when the layer has no more;
+     *                      {@code Integer.MAX_VALUE}: always all)
+     * @param boundsPerStep series the empirical bounds evaluate per step of spacing on large shapes
+     *                      ({@code Integer.MAX_VALUE}: every origin)
+     */
+    AutoPredictor(int layers, int experts, int memory, long slotsPerStep, double confidence, int sample, int boundsPerStep) {
+        this(layers, experts, memory, slotsPerStep, confidence, sample, boundsPerStep, defaultSpread(layers, experts));
+    }
+
+    AutoPredictor(int layers, int experts, int memory, long slotsPerStep, double confidence, int sample, int boundsPerStep, int spread) {
         super("auto", layers, experts, confidence, true, boundsPerStep);
-        if (scoredPerStep < 1) {
-            throw new IllegalArgumentException("scoredPerStep must be >= 1");
+        if (sample < 1 || spread < 1) {
+            throw new IllegalArgumentException("sample and spread must be >= 1");
+        }
+        this.spread = spread;
+        this.sample = Math.min(experts, sample);
+        this.rotations = (experts + this.sample - 1) / this.sample;
+        this.muSum = new double[layers];
+        this.hlSum = new double[TRENDS.length * layers];
+        this.htSum = new double[TRENDS.length * layers];
+        this.trendOk = new boolean[TRENDS.length * layers];
+        this.sampleIndex = new int[rotations * this.sample];
+        for (int off = 0; off < rotations; off++) {
+            for (int k = 0; k < this.sample; k++) {
+                sampleIndex[off * this.sample + k] = (off * this.sample + k) % experts;
+            }
         }
         this.m = ETAS.length;
         this.label = new String[c];
@@ -203,14 +255,13 @@ public final class AutoPredictor extends AbstractPredictor implements Noted {
         this.row = new double[n];
         this.wTmp = new double[c];
         this.mixW = new double[layers * c];
-        this.vals = new float[c * experts];
-        this.act = new float[experts];
+        this.vals = new float[c * this.sample];
+        this.act = new float[this.sample];
         this.errAcc = new float[Math.max(c, m) * F.length()];
         this.used = new int[c];
-        int floor = EmpiricalBounds.floorSpacing(n, scoredPerStep);
         this.grids = new Grid[GRID.length];
         for (int g = 0; g < GRID.length; g++) {
-            grids[g] = new Grid(GRID[g], floor);
+            grids[g] = new Grid(GRID[g]);
         }
     }
 
@@ -224,7 +275,7 @@ public final class AutoPredictor extends AbstractPredictor implements Noted {
         final int g;
         final int spacing;
         final int slots;
-        /** stored candidates per slot: fc[(slot*STORED + s)*n + i] */
+        /** stored candidates of the sampled experts: fc[((slot*layers + l)*STORED + s)*sample + k] */
         final float[] fc;
         /** EMA weight sums at each slot's origin: wAt[slot*NB + b] */
         final double[] wAt;
@@ -232,6 +283,7 @@ public final class AutoPredictor extends AbstractPredictor implements Noted {
         final double[] dAt;
         /** combination weights per slot: mw[((slot*m + k)*layers + l)*c + j] */
         final float[] mw;
+        /** running sums of the sampled experts at each slot's origin: cum0[(slot*layers + l)*sample + k] */
         final double[] cum0;
         final long[] origin;
         final int[] slotEpoch;
@@ -245,17 +297,29 @@ public final class AutoPredictor extends AbstractPredictor implements Noted {
         /** scored origins behind the scores, carried prior included (their averaging weight) */
         final long[] weight;
         final double[] errs;
+        final double[] tErr;
+        /** the sample's offset at each slot's origin; snapshots taken so far */
+        final int[] slotOff;
+        long taken;
 
-        Grid(int g, int floor) {
+        /** origins in the current state before the scores count as evidence, and the prior carried over */
+        final long readyAt;
+        final long carry;
+
+        Grid(int g) {
             this.g = g;
-            // every ⌈g/16⌉ steps; on large shapes at least ⌈n/SCORED_PER_STEP⌉ apart
-            this.spacing = Math.max(Math.max(1, (g + PER - 1) / PER), floor);
+            // every ⌈g/16⌉ steps (at least `spread` apart); readiness and the carried prior are counted in
+            // steps of evidence: 16 and 4 origins at the ⌈g/16⌉ spacing
+            int base = Math.max(1, (g + PER - 1) / PER);
+            this.spacing = Math.max(base, spread);
+            this.readyAt = Math.max(1, ((long) PER * base + spacing - 1) / spacing);
+            this.carry = Math.max(1, (CARRY * base + spacing - 1) / spacing);
             this.slots = (g + spacing - 1) / spacing + 1;
-            this.fc = new float[Math.multiplyExact(slots * STORED, n)];
+            this.fc = new float[Math.multiplyExact(Math.multiplyExact(slots * STORED, layers), sample)];
             this.wAt = new double[slots * NB];
             this.dAt = new double[slots * NB * layers];
             this.mw = new float[slots * m * layers * c];
-            this.cum0 = new double[Math.multiplyExact(slots, n)];
+            this.cum0 = new double[Math.multiplyExact(slots * layers, sample)];
             this.origin = new long[slots];
             this.slotEpoch = new int[slots * layers];
             this.score = new double[layers * c];
@@ -263,6 +327,8 @@ public final class AutoPredictor extends AbstractPredictor implements Noted {
             this.cnt = new long[layers];
             this.weight = new long[layers];
             this.errs = new double[c];
+            this.tErr = new double[m];
+            this.slotOff = new int[slots];
         }
 
         /**
@@ -270,13 +336,14 @@ public final class AutoPredictor extends AbstractPredictor implements Noted {
          * evidence soon outweighs them), and the evidence of the new state starts from zero.
          */
         void restartLayer(int l) {
-            weight[l] = Math.min(weight[l], CARRY);
+            weight[l] = Math.min(weight[l], carry);
             cnt[l] = 0;
         }
 
         void clear() {
             head = 0;
             count = 0;
+            taken = 0;
             Arrays.fill(score, 0);
             Arrays.fill(meta, 0);
             Arrays.fill(cnt, 0);
@@ -284,7 +351,7 @@ public final class AutoPredictor extends AbstractPredictor implements Noted {
         }
 
         boolean ready(int l) {
-            return cnt[l] >= PER;
+            return cnt[l] >= readyAt;
         }
 
         void matureDue() {
@@ -296,19 +363,20 @@ public final class AutoPredictor extends AbstractPredictor implements Noted {
         }
 
         private void score(int slot) {
-            int co = slot * n;
             double invG = 1.0 / g;
             long to = origin[slot];
+            int off = slotOff[slot];
+            int len = sample;
             for (int l = 0; l < layers; l++) {
                 if (slotEpoch[slot * layers + l] != epoch(l)) {
                     continue;
                 }
-                int b = l * experts;
-                for (int e = 0; e < experts; e++) {
-                    act[e] = (float) ((cum[b + e] - cum0[co + b + e]) * invG);
+                int co = (slot * layers + l) * len;
+                for (int k = 0; k < len; k++) {
+                    act[k] = (float) ((cum[l * experts + sampled(off, k)] - cum0[co + k]) * invG);
                 }
                 slotValues(this, slot, to, l);
-                candidateErrors(errs);
+                candidateErrors(errs, len);
                 double mean = 0;
                 for (int j = 0; j < c; j++) {
                     mean += errs[j];
@@ -321,9 +389,9 @@ public final class AutoPredictor extends AbstractPredictor implements Noted {
                     score[l * c + j] += lam * (errs[j] * inv - score[l * c + j]);
                 }
                 // the temperatures: the error of each combination made at the snapshot
+                temperatureErrors(mw, (slot * m * layers + l) * c, layers * c, len, errs, tErr);
                 for (int k = 0; k < m; k++) {
-                    double err = combinationError(mw, ((slot * m + k) * layers + l) * c);
-                    meta[l * m + k] += lam * (err * inv - meta[l * m + k]);
+                    meta[l * m + k] += lam * (tErr[k] * inv - meta[l * m + k]);
                 }
                 cnt[l]++;
                 weight[l]++;
@@ -332,8 +400,12 @@ public final class AutoPredictor extends AbstractPredictor implements Noted {
 
         void snapshot() {
             int slot = (head + count) % slots;
-            int fo = slot * STORED * n;
-            store(fo, g, fc);
+            // the sample: the same for every grid horizon at a step, kept for SAMPLE_HOLD steps, then the
+            // next run of experts (so that its state stays in cache across the snapshots that use it)
+            int off = (int) ((t / SAMPLE_HOLD) % rotations);
+            taken++;
+            slotOff[slot] = off;
+            store(this, slot, off);
             System.arraycopy(wsum, 0, wAt, slot * NB, NB);
             System.arraycopy(decayNow, 0, dAt, slot * NB * layers, NB * layers);
             for (int l = 0; l < layers; l++) {
@@ -342,18 +414,18 @@ public final class AutoPredictor extends AbstractPredictor implements Noted {
                     // no evidence: the prior, the same for every temperature
                     prior(l, wTmp);
                 }
-                for (int k = 0; k < m; k++) {
-                    if (ev != null) {
-                        softmin(ev, l, ETAS[k], wTmp);
-                    }
-                    int wo = ((slot * m + k) * layers + l) * c;
-                    for (int j = 0; j < c; j++) {
-                        mw[wo + j] = (float) wTmp[j];
+                if (ev != null) {
+                    softminAll(ev, l, mw, (slot * m * layers + l) * c, layers * c);
+                } else {
+                    for (int k = 0; k < m; k++) {
+                        int wo = ((slot * m + k) * layers + l) * c;
+                        for (int j = 0; j < c; j++) {
+                            mw[wo + j] = (float) wTmp[j];
+                        }
                     }
                 }
                 slotEpoch[slot * layers + l] = epoch(l);
             }
-            System.arraycopy(cum, 0, cum0, slot * n, n);
             origin[slot] = t;
             count++;
         }
@@ -584,90 +656,199 @@ public final class AutoPredictor extends AbstractPredictor implements Noted {
         }
     }
 
-    /** The stored candidates of a snapshot at horizon g now (state flushed), into fc[fo ..]. */
-    private void store(int fo, int g, float[] fc) {
-        for (int i = 0; i < n; i++) {
-            fc[fo + S_LAST * n + i] = (float) share[i];
-        }
-        System.arraycopy(bank, 0, fc, fo + S_BANK0 * n, NB * n);
+    /**
+     * Expert k of a layer's sample with offset {@code off}: (off·sample + k) mod E, a run of consecutive
+     * experts (expert indices carry no order, so a run is as good a sample as any, and it is one cache
+     * line per state array); the offsets 0 .. ⌈E/sample⌉−1 together cover every expert; all experts, in
+     * order, when sample = E.
+     */
+    private int sampled(int off, int k) {
+        return sampleIndex[off * sample + k];
+    }
+
+    /** The stored candidates of the sampled experts for a snapshot of grid gr now (state flushed). */
+    private void store(Grid gr, int slot, int off) {
+        int len = sample;
+        float[] fc = gr.fc;
         for (int l = 0; l < layers; l++) {
-            for (int k = 0; k < TRENDS.length; k++) {
-                candidate(TREND0 + k, l, g, false, row, 0);
-                int so = fo + (S_TREND0 + k) * n + l * experts;
-                for (int e = 0; e < experts; e++) {
-                    fc[so + e] = (float) row[l * experts + e];
+            int b = l * experts;
+            int fo = (slot * layers + l) * STORED * len;
+            int co = (slot * layers + l) * len;
+            for (int k = 0; k < len; k++) {
+                int i = b + sampled(off, k);
+                fc[fo + S_LAST * len + k] = (float) share[i];
+                for (int q = 0; q < NB; q++) {
+                    fc[fo + (S_BANK0 + q) * len + k] = bank[q * n + i];
                 }
+                gr.cum0[co + k] = cum[i];
             }
-            candidate(KALMAN, l, g, false, row, 0);
-            int so = fo + S_KALMAN * n + l * experts;
-            for (int e = 0; e < experts; e++) {
-                fc[so + e] = (float) row[l * experts + e];
+            // the normalised candidates need the whole layer
+            if (len == experts) {
+                for (int q = 0; q < TRENDS.length; q++) {
+                    candidate(TREND0 + q, l, gr.g, false, row, 0);
+                    for (int e = 0; e < experts; e++) {
+                        fc[fo + (S_TREND0 + q) * len + e] = (float) row[b + e];
+                    }
+                }
+                candidate(KALMAN, l, gr.g, false, row, 0);
+                for (int e = 0; e < experts; e++) {
+                    fc[fo + S_KALMAN * len + e] = (float) row[b + e];
+                }
+            } else {
+                layerSums();
+                for (int q = 0; q < TRENDS.length; q++) {
+                    double f = dampMean(TRENDS[q][2], gr.g);
+                    // every hl + f·ht of the layer is positive for every horizon: the sum is linear in f
+                    double s = trendOk[q * layers + l] ? hlSum[q * layers + l] + f * htSum[q * layers + l]
+                            : positiveSum(hl, ht, q * n + b, f);
+                    for (int k = 0; k < len; k++) {
+                        int i = q * n + b + sampled(off, k);
+                        double v = hl[i] + f * ht[i];
+                        fc[fo + (S_TREND0 + q) * len + k] = (float) (s > 0 ? (v > 0 ? v / s : 0) : 1.0 / experts);
+                    }
+                }
+                double s = muSum[l];
+                for (int k = 0; k < len; k++) {
+                    float v = kalman.mu[b + sampled(off, k)];
+                    fc[fo + S_KALMAN * len + k] = (float) (s > 0 ? (v > 0 ? v / s : 0) : 1.0 / experts);
+                }
             }
         }
     }
 
-    /** Every candidate's forecast made at a snapshot (origin to), layer l, into vals[j*E + e]. */
-    private void slotValues(Grid gr, int slot, long to, int l) {
+    /**
+     * Per layer, as of the last flush: Σ max(0, μ) (the Kalman level's normaliser), and for each trend
+     * Σ level, Σ trend and whether level + f·trend > 0 for every series and every horizon's f (then the
+     * trend's normaliser at any horizon is Σ level + f·Σ trend).
+     */
+    private void layerSums() {
+        long at = history.processed();
+        if (sumsAt == at) {
+            return;
+        }
+        sumsAt = at;
+        int w = F.length();
+        int ub = F.loopBound(experts);
+        for (int l = 0; l < layers; l++) {
+            int b = l * experts;
+            muSum[l] = positiveSum(kalman.mu, null, b, 0);
+            for (int q = 0; q < TRENDS.length; q++) {
+                double phi = TRENDS[q][2];
+                float fmax = (float) (phi / (1 - phi));
+                int o = q * n + b;
+                FloatVector sl = FloatVector.zero(F);
+                FloatVector st = sl;
+                FloatVector lo = FloatVector.broadcast(F, Float.MAX_VALUE);
+                int e = 0;
+                for (; e < ub; e += w) {
+                    FloatVector a = FloatVector.fromArray(F, hl, o + e);
+                    FloatVector d = FloatVector.fromArray(F, ht, o + e);
+                    sl = sl.add(a);
+                    st = st.add(d);
+                    lo = lo.min(a).min(d.fma(FloatVector.broadcast(F, fmax), a));
+                }
+                double sumL = sl.reduceLanes(VectorOperators.ADD);
+                double sumT = st.reduceLanes(VectorOperators.ADD);
+                boolean ok = lo.reduceLanes(VectorOperators.MIN) > 0;
+                for (; e < experts; e++) {
+                    float a = hl[o + e];
+                    float d = ht[o + e];
+                    sumL += a;
+                    sumT += d;
+                    ok &= a > 0 && Math.fma(d, fmax, a) > 0;
+                }
+                hlSum[q * layers + l] = sumL;
+                htSum[q * layers + l] = sumT;
+                trendOk[q * layers + l] = ok;
+            }
+        }
+    }
+
+    /** Σₑ max(0, a[o+e] + f·t[o+e]) over one layer (t may be null): what normalisation divides by. */
+    private double positiveSum(float[] a, float[] t, int o, double f) {
         int E = experts;
-        int b = l * E;
-        int fo = slot * STORED * n;
-        int co = slot * n;
+        int e = 0;
+        double s = 0;
+        if (FD.length() == D.length()) {
+            DoubleVector acc = DoubleVector.zero(D);
+            for (int ub = D.loopBound(E); e < ub; e += D.length()) {
+                DoubleVector v = widen(a, o + e);
+                if (t != null) {
+                    v = widen(t, o + e).fma(DoubleVector.broadcast(D, f), v);
+                }
+                acc = acc.add(positive(v));
+            }
+            s = acc.reduceLanes(VectorOperators.ADD);
+        }
+        for (; e < E; e++) {
+            double v = a[o + e] + (t == null ? 0 : f * t[o + e]);
+            s += v > 0 ? v : 0;
+        }
+        return s;
+    }
+
+    /** Every candidate's forecast made at a snapshot (origin to) for the layer's sampled experts, into vals[j*len + k]. */
+    private void slotValues(Grid gr, int slot, long to, int l) {
+        int len = sample;
+        int b = l * experts;
+        int off = gr.slotOff[slot];
+        int fo = (slot * layers + l) * STORED * len;
+        int co = (slot * layers + l) * len;
         float[] fc = gr.fc;
         double[] c0 = gr.cum0;
-        System.arraycopy(fc, fo + S_LAST * n + b, vals, LAST * E, E);
-        System.arraycopy(fc, fo + S_KALMAN * n + b, vals, KALMAN * E, E);
-        System.arraycopy(fc, fo + S_TREND0 * n + b, vals, TREND0 * E, E);
-        System.arraycopy(fc, fo + (S_TREND0 + 1) * n + b, vals, (TREND0 + 1) * E, E);
-        Arrays.fill(vals, BALANCED * E, (BALANCED + 1) * E, 1f / E);
+        System.arraycopy(fc, fo + S_LAST * len, vals, LAST * len, len);
+        System.arraycopy(fc, fo + S_KALMAN * len, vals, KALMAN * len, len);
+        System.arraycopy(fc, fo + S_TREND0 * len, vals, TREND0 * len, len);
+        System.arraycopy(fc, fo + (S_TREND0 + 1) * len, vals, (TREND0 + 1) * len, len);
+        Arrays.fill(vals, BALANCED * len, (BALANCED + 1) * len, 1f / experts);
         double invTo = 1.0 / to;
-        for (int e = 0; e < E; e++) {
-            vals[MEAN_ALL * E + e] = (float) (c0[co + b + e] * invTo);
+        for (int k = 0; k < len; k++) {
+            vals[MEAN_ALL * len + k] = (float) (c0[co + k] * invTo);
         }
         double invSince = 1.0 / (to - epochStart[l]);
-        for (int e = 0; e < E; e++) {
-            vals[MEAN_SINCE * E + e] = (float) ((c0[co + b + e] - cumStart[b + e]) * invSince);
+        for (int k = 0; k < len; k++) {
+            vals[MEAN_SINCE * len + k] = (float) ((c0[co + k] - cumStart[b + sampled(off, k)]) * invSince);
         }
-        for (int k = 0; k < NB; k++) {
-            double w = gr.wAt[slot * NB + k];
-            int so = fo + (S_BANK0 + k) * n + b;
-            int vo = (BANK0 + k) * E;
+        for (int q = 0; q < NB; q++) {
+            double w = gr.wAt[slot * NB + q];
+            int so = fo + (S_BANK0 + q) * len;
+            int vo = (BANK0 + q) * len;
             if (w > 0) {
                 float inv = (float) (1.0 / w);
-                for (int e = 0; e < E; e++) {
-                    vals[vo + e] = fc[so + e] * inv;
+                for (int k = 0; k < len; k++) {
+                    vals[vo + k] = fc[so + k] * inv;
                 }
             } else {
-                System.arraycopy(vals, LAST * E, vals, vo, E);
+                System.arraycopy(vals, LAST * len, vals, vo, len);
             }
-            if (k == 0) {
+            if (q == 0) {
                 continue;
             }
             // the restarted EMA of the same rate, from the running one and its value at the change
-            double dc = gr.dAt[(slot * NB + k) * layers + l];
-            double wr = w - dc * wsum0[k * layers + l];
-            int ro = (RESTART0 + k - 1) * E;
+            double dc = gr.dAt[(slot * NB + q) * layers + l];
+            double wr = w - dc * wsum0[q * layers + l];
+            int ro = (RESTART0 + q - 1) * len;
             if (wr > 0) {
                 float inv = (float) (1.0 / wr);
                 if (dc < 1e-20) {
                     // the reference has decayed below float resolution (and would make subnormals)
-                    for (int e = 0; e < E; e++) {
-                        vals[ro + e] = fc[so + e] * inv;
+                    for (int k = 0; k < len; k++) {
+                        vals[ro + k] = fc[so + k] * inv;
                     }
                 } else {
                     float d = (float) dc;
-                    for (int e = 0; e < E; e++) {
-                        vals[ro + e] = (fc[so + e] - d * bank0[k * n + b + e]) * inv;
+                    for (int k = 0; k < len; k++) {
+                        vals[ro + k] = (fc[so + k] - d * bank0[q * n + b + sampled(off, k)]) * inv;
                     }
                 }
             } else {
-                System.arraycopy(vals, LAST * E, vals, ro, E);
+                System.arraycopy(vals, LAST * len, vals, ro, len);
             }
         }
     }
 
     /** Σₑ|vals_j − act| for every candidate j into errs (vectorised over experts). */
-    private void candidateErrors(double[] errs) {
-        int E = experts;
+    private void candidateErrors(double[] errs, int E) {
         int w = F.length();
         int ub = F.loopBound(E);
         for (int j = 0; j < c; j++) {
@@ -686,16 +867,99 @@ public final class AutoPredictor extends AbstractPredictor implements Noted {
     }
 
     /**
+     * {@link #combinationError} for every temperature: the weight rows at mw[base + k·stride ..], the
+     * errors into out[k]. A row that is one candidate alone costs nothing (its error is in errs); up to
+     * four others are summed in one pass over the sample (the same sums, in the same order).
+     */
+    private void temperatureErrors(float[] mw, int base, int stride, int E, double[] errs, double[] out) {
+        int[] full = tempFull;
+        int nf = 0;
+        for (int k = 0; k < m; k++) {
+            int wo = base + k * stride;
+            int single = -1;
+            int nu = 0;
+            for (int j = 0; j < c; j++) {
+                if (mw[wo + j] > 1e-4f) {
+                    nu++;
+                    single = j;
+                }
+            }
+            if (nu == 1 && mw[wo + single] == 1f) {
+                out[k] = errs[single];
+            } else if (nf < 4) {
+                full[nf++] = k;
+            } else {
+                out[k] = combinationError(mw, wo, E, errs);
+            }
+        }
+        if (nf == 0) {
+            return;
+        }
+        float[] wq = tempW;
+        for (int q = 0; q < 4; q++) {
+            for (int j = 0; j < c; j++) {
+                float w = q < nf ? mw[base + full[q] * stride + j] : 0f;
+                wq[q * c + j] = w > 1e-4f ? w : 0f;
+            }
+        }
+        int w = F.length();
+        int ub = F.loopBound(E);
+        FloatVector e0 = FloatVector.zero(F);
+        FloatVector e1 = e0;
+        FloatVector e2 = e0;
+        FloatVector e3 = e0;
+        int e = 0;
+        for (; e < ub; e += w) {
+            FloatVector c0 = FloatVector.zero(F);
+            FloatVector c1 = c0;
+            FloatVector c2 = c0;
+            FloatVector c3 = c0;
+            for (int j = 0; j < c; j++) {
+                FloatVector v = FloatVector.fromArray(F, vals, j * E + e);
+                c0 = v.fma(FloatVector.broadcast(F, wq[j]), c0);
+                c1 = v.fma(FloatVector.broadcast(F, wq[c + j]), c1);
+                c2 = v.fma(FloatVector.broadcast(F, wq[2 * c + j]), c2);
+                c3 = v.fma(FloatVector.broadcast(F, wq[3 * c + j]), c3);
+            }
+            FloatVector a = FloatVector.fromArray(F, act, e);
+            e0 = e0.add(c0.sub(a).abs());
+            e1 = e1.add(c1.sub(a).abs());
+            e2 = e2.add(c2.sub(a).abs());
+            e3 = e3.add(c3.sub(a).abs());
+        }
+        double[] sums = tempSums;
+        sums[0] = e0.reduceLanes(VectorOperators.ADD);
+        sums[1] = e1.reduceLanes(VectorOperators.ADD);
+        sums[2] = e2.reduceLanes(VectorOperators.ADD);
+        sums[3] = e3.reduceLanes(VectorOperators.ADD);
+        for (; e < E; e++) {
+            for (int q = 0; q < nf; q++) {
+                float comb = 0;
+                for (int j = 0; j < c; j++) {
+                    comb = Math.fma(vals[j * E + e], wq[q * c + j], comb);
+                }
+                sums[q] += Math.abs(comb - act[e]);
+            }
+        }
+        for (int q = 0; q < nf; q++) {
+            out[full[q]] = sums[q];
+        }
+    }
+
+    /**
      * The L1 error of the combination Σⱼ wⱼ·valsⱼ with the weights mw[wo .. wo+c) (weights below 1e-4
      * left out).
      */
-    private double combinationError(float[] mw, int wo) {
-        int E = experts;
+    private double combinationError(float[] mw, int wo, int E, double[] errs) {
         int nu = 0;
         for (int j = 0; j < c; j++) {
             if (mw[wo + j] > 1e-4f) {
                 used[nu++] = j;
             }
+        }
+        if (nu == 1 && mw[wo + used[0]] == 1f) {
+            // one candidate alone (η = ∞): its own error, summed in the same order
+            return errs[used[0]];
         }
         int w = F.length();
         int ub = F.loopBound(E);
@@ -774,6 +1038,75 @@ public final class AutoPredictor extends AbstractPredictor implements Noted {
             return;
         }
         softmin(g, l, eta, w);
+    }
+
+    /**
+     * {@link #softmin} for every temperature in {@link #ETAS} at once, as floats into
+     * mw[wo + k·stride + j]: one exponential per candidate, e = exp(−(s − s_min)/s_min), and its powers
+     * for the integer temperatures (others: their own exponential).
+     */
+    private void softminAll(Grid g, int l, float[] mw, int wo, int stride) {
+        int o = l * c;
+        int arg = 0;
+        for (int j = 1; j < c; j++) {
+            if (g.score[o + j] < g.score[o + arg]) {
+                arg = j;
+            }
+        }
+        double min = Math.max(1e-12, g.score[o + arg]);
+        double f = -1.0 / min;
+        double[] e = expScratch;
+        int j = 0;
+        for (int ub = D.loopBound(c); j < ub; j += D.length()) {
+            DoubleVector.fromArray(D, g.score, o + j).sub(min).mul(f).lanewise(VectorOperators.EXP).intoArray(e, j);
+        }
+        for (; j < c; j++) {
+            e[j] = Math.exp((g.score[o + j] - min) * f);
+        }
+        for (int k = 0; k < m; k++) {
+            double eta = ETAS[k];
+            int wk = wo + k * stride;
+            if (eta == Double.POSITIVE_INFINITY) {
+                Arrays.fill(mw, wk, wk + c, 0f);
+                mw[wk + arg] = 1f;
+                continue;
+            }
+            double[] p = powScratch;
+            double sum = 0;
+            for (j = 0; j < c; j++) {
+                double x = e[j];
+                double v;
+                if (eta == 1) {
+                    v = x;
+                } else if (eta == 3) {
+                    v = x * x * x;
+                } else if (eta == 10) {
+                    v = pow10(x);
+                } else if (eta == 30) {
+                    v = pow30(x);
+                } else {
+                    v = Math.exp((g.score[o + j] - min) * f * eta);
+                }
+                p[j] = v;
+                sum += v;
+            }
+            double inv = 1.0 / sum;
+            for (j = 0; j < c; j++) {
+                mw[wk + j] = (float) (p[j] * inv);
+            }
+        }
+    }
+
+    private static double pow10(double x) {
+        double x2 = x * x;
+        double x4 = x2 * x2;
+        double x8 = x4 * x4;
+        return x8 * x2;
+    }
+
+    private static double pow30(double x) {
+        double x10 = pow10(x);
+        return x10 * x10 * x10;
     }
 
     /** w ∝ exp(−η·(s − s_min)/s_min) over the scores of grid g for layer l; η = ∞: the best alone. */
@@ -1014,6 +1347,11 @@ public final class AutoPredictor extends AbstractPredictor implements Noted {
         }
     }
 
+    /** Expert k of the sample with offset off (for tests). */
+    int sampledExpert(int off, int k) {
+        return sampled(off, k);
+    }
+
     /** Number of candidates (for tests). */
     static int candidates() {
         return C;
@@ -1056,6 +1394,7 @@ public final class AutoPredictor extends AbstractPredictor implements Noted {
         Arrays.fill(seenEpoch, 0);
         Arrays.fill(epochStart, 0);
         Arrays.fill(decayNow, 1.0);
+        sumsAt = -1;
         t = 0;
         for (Grid g : grids) {
             g.clear();

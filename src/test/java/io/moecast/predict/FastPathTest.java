@@ -259,8 +259,8 @@ class FastPathTest {
         int experts = 16;
         int n = layers * experts;
         int[][] data = drifting(layers, experts, 700, 3);
-        AutoPredictor every = new AutoPredictor(layers, experts, 4000, 0, 0.9, 1, 1);
-        AutoPredictor rarely = new AutoPredictor(layers, experts, 4000, 0, 0.9, 1, 1);
+        AutoPredictor every = new AutoPredictor(layers, experts, 4000, 0, 0.9, 8, 1, 32);
+        AutoPredictor rarely = new AutoPredictor(layers, experts, 4000, 0, 0.9, 8, 1, 32);
         every.attachDetector(StateDetectors.online(layers, experts));
         rarely.attachDetector(StateDetectors.online(layers, experts));
         double[] a = new double[n];
@@ -384,27 +384,48 @@ class FastPathTest {
     }
 
     @Test
-    void sparseScoringOnLargeShapesChoosesAsWellAsDense() {
-        // 8 x 32 = 256 series; "sparse" spaces scoring snapshots 32 apart and bound snapshots 16 apart,
-        // as a 58 x 256 model would be spaced by default; "dense" scores every origin
+    void sampledSpreadOutScoringChoosesAsWellAsScoringEverything() {
+        // 8 x 32 = 256 series; "sampled" scores 8 of each layer's 32 experts per origin, origins at least 8
+        // steps apart, bound snapshots 16 apart (what a large model gets by default); "full" scores every
+        // expert at every origin
         int layers = 8;
         int experts = 32;
         int[][] data = drifting(layers, experts, 2600, 9);
-        AutoPredictor dense = new AutoPredictor(layers, experts, 4000, 0, 0.9, Integer.MAX_VALUE, Integer.MAX_VALUE);
-        AutoPredictor sparse = new AutoPredictor(layers, experts, 4000, 0, 0.9, 8, 16);
-        dense.attachDetector(StateDetectors.online(layers, experts));
-        sparse.attachDetector(StateDetectors.online(layers, experts));
+        AutoPredictor full = new AutoPredictor(layers, experts, 4000, 0, 0.9, Integer.MAX_VALUE, Integer.MAX_VALUE, 1);
+        AutoPredictor sampled = new AutoPredictor(layers, experts, 4000, 0, 0.9, 8, 16, 8);
+        full.attachDetector(StateDetectors.online(layers, experts));
+        sampled.attachDetector(StateDetectors.online(layers, experts));
         Predictor ema = Predictors.create("ema", layers, experts);
         int h = 50;
-        double[] d = walkForward(dense, data, h, 1500);
-        double[] s = walkForward(sparse, data, h, 1500);
+        double[] d = walkForward(full, data, h, 1500);
+        double[] s = walkForward(sampled, data, h, 1500);
         double[] e = walkForward(ema, data, h, 1500);
         // both choose well (far better than a fixed fast EMA) and alike
-        assertTrue(d[0] < 0.8 * e[0], "dense " + d[0] + " vs ema " + e[0]);
-        assertTrue(Math.abs(s[0] - d[0]) < 0.03 * d[0], "sparse " + s[0] + " vs dense " + d[0]);
+        assertTrue(d[0] < 0.8 * e[0], "full " + d[0] + " vs ema " + e[0]);
+        assertTrue(Math.abs(s[0] - d[0]) < 0.03 * d[0], "sampled " + s[0] + " vs full " + d[0]);
         // the bounds, calibrated on fewer origins, still cover about 90%
-        assertTrue(d[1] > 0.8 && d[1] < 0.98, "dense coverage " + d[1]);
-        assertTrue(Math.abs(s[1] - d[1]) < 0.04, "sparse coverage " + s[1] + " vs dense " + d[1]);
+        assertTrue(d[1] > 0.8 && d[1] < 0.98, "full coverage " + d[1]);
+        assertTrue(Math.abs(s[1] - d[1]) < 0.04, "sampled coverage " + s[1] + " vs full " + d[1]);
+    }
+
+    @Test
+    void sampleRunsCoverEveryExpert() {
+        // 20 experts, samples of 16: two runs, (0..15) and (16..19, 0..11), together every expert
+        AutoPredictor p = new AutoPredictor(1, 20, 4000, 0, 0.9, 16, 256, 1);
+        java.util.Set<Integer> seen = new java.util.TreeSet<>();
+        for (int off = 0; off < 2; off++) {
+            java.util.Set<Integer> run = new java.util.TreeSet<>();
+            for (int k = 0; k < 16; k++) {
+                run.add(p.sampledExpert(off, k));
+            }
+            assertEquals(16, run.size(), "distinct within a sample");
+            seen.addAll(run);
+        }
+        assertEquals(20, seen.size());
+        AutoPredictor all = new AutoPredictor(2, 16, 4000, 0, 0.9, 16, 256, 1);
+        for (int k = 0; k < 16; k++) {
+            assertEquals(k, all.sampledExpert(0, k), "a layer of 16 is scored whole, in order");
+        }
     }
 
     // ---- the empirical bounds ----------------------------------------------------------------------
