@@ -1,5 +1,9 @@
 package io.moecast.analysis;
 
+import jdk.incubator.vector.DoubleVector;
+import jdk.incubator.vector.VectorOperators;
+import jdk.incubator.vector.VectorSpecies;
+
 /**
  * The fluctuation-to-noise ratio of every MoE layer over a sliding window, the statistic the state
  * detectors ({@link StateDetectors}) threshold. Streaming: O(layers·experts·window) memory,
@@ -22,10 +26,17 @@ package io.moecast.analysis;
  * R is defined once a full window has been seen ({@link #full()}); a layer whose proportions never
  * change has V = σ² = 0 and R = 0.
  *
- * <p>The running sums are recomputed exactly from the window every w steps, so rounding error does not
- * accumulate over long traces.
+ * <p>The running sums are recomputed exactly from the window every 16·w steps, so rounding error does
+ * not accumulate over long traces. The per-step loops run on the Vector API (per element the same
+ * arithmetic as the scalar definition; the per-layer sums over experts add in lane order).
  */
 public final class NoiseRatio {
+    private static final VectorSpecies<Double> D = DoubleVector.SPECIES_PREFERRED;
+    /**
+     * The running sums are recomputed from the ring every this many windows (rounding in w·16 updates
+     * of a double sum stays near 1e-15 of its size, far below any variance the ratio resolves).
+     */
+    static final int RECOMPUTE_WINDOWS = 16;
     private final int layers;
     private final int experts;
     private final int window;
@@ -41,6 +52,8 @@ public final class NoiseRatio {
     private final double[] ratio;
     private final double[] fluct;
     private final double[] noise;
+    /** Σₑ of the windowed population variances of each layer (the fluctuation before scaling) */
+    private final double[] layerVar;
     private long seen;
 
     public NoiseRatio(int layers, int experts, int window) {
@@ -67,6 +80,7 @@ public final class NoiseRatio {
         ratio = new double[layers];
         fluct = new double[layers];
         noise = new double[layers];
+        layerVar = new double[layers];
     }
 
     public int layers() {
@@ -112,24 +126,67 @@ public final class NoiseRatio {
         int base = slot * le;
         int prevBase = prevSlot * le;
         boolean evict = seen >= window;
+        boolean first = seen == 0;
+        // the window's variances are summed in the same pass (unless the sums are recomputed this step)
+        long after = seen + 1;
+        boolean fused = after >= window && after % ((long) RECOMPUTE_WINDOWS * window) != 0;
+        double inv = 1.0 / window;
+        int ub = D.loopBound(E);
         for (int l = 0; l < layers; l++) {
-            double d2 = 0;
             int o = l * E;
-            for (int e = 0; e < E; e++) {
-                double x = p[o + e];
+            // per element exactly the scalar arithmetic: sum = (sum − old) + x, sumSq = (sumSq − old²) + x²
+            DoubleVector d2v = DoubleVector.zero(D);
+            DoubleVector vv = DoubleVector.zero(D);
+            int e = 0;
+            for (; e < ub; e += D.length()) {
                 int i = o + e;
+                DoubleVector x = DoubleVector.fromArray(D, p, i);
+                DoubleVector sm = DoubleVector.fromArray(D, sum, i);
+                DoubleVector sq = DoubleVector.fromArray(D, sumSq, i);
+                if (evict) {
+                    DoubleVector old = DoubleVector.fromArray(D, ring, base + i);
+                    sm = sm.sub(old);
+                    sq = sq.sub(old.mul(old));
+                }
+                if (!first) {
+                    DoubleVector d = x.sub(DoubleVector.fromArray(D, ring, prevBase + i));
+                    d2v = d2v.add(d.mul(d));
+                }
+                x.intoArray(ring, base + i);
+                sm = sm.add(x);
+                sq = sq.add(x.mul(x));
+                sm.intoArray(sum, i);
+                sq.intoArray(sumSq, i);
+                if (fused) {
+                    DoubleVector mv = sm.mul(inv);
+                    vv = vv.add(sq.mul(inv).sub(mv.mul(mv)).max(0.0));
+                }
+            }
+            double d2 = d2v.reduceLanes(VectorOperators.ADD);
+            double v = vv.reduceLanes(VectorOperators.ADD);
+            for (; e < E; e++) {
+                int i = o + e;
+                double x = p[i];
                 if (evict) {
                     double old = ring[base + i];
                     sum[i] -= old;
                     sumSq[i] -= old * old;
                 }
-                if (seen > 0) {
+                if (!first) {
                     double d = x - ring[prevBase + i];
                     d2 += d * d;
                 }
                 ring[base + i] = x;
                 sum[i] += x;
                 sumSq[i] += x * x;
+                if (fused) {
+                    double mm = sum[i] * inv;
+                    double var = sumSq[i] * inv - mm * mm;
+                    v += var > 0 ? var : 0.0;
+                }
+            }
+            if (fused) {
+                layerVar[l] = v;
             }
             // diffRing[slot] holds the difference ending at the step in that slot; the window
             // [t−w+1, t] uses the w−1 differences ending at t−w+2..t.
@@ -137,19 +194,22 @@ public final class NoiseRatio {
             if (evict) {
                 diffSum[l] -= diffRing[ds];
             }
-            diffRing[ds] = seen > 0 ? d2 : 0.0;
+            diffRing[ds] = first ? 0.0 : d2;
             diffSum[l] += diffRing[ds];
         }
         seen++;
-        if (seen % window == 0) {
+        if (seen % ((long) RECOMPUTE_WINDOWS * window) == 0) {
             recompute();
         }
         if (seen >= window) {
+            if (!fused) {
+                variances();
+            }
             update();
         }
     }
 
-    /** Exact sums from the ring (every w steps, O(layers·experts) amortised). */
+    /** Exact sums from the ring (every {@link #RECOMPUTE_WINDOWS} windows: O(layers·experts) amortised). */
     private void recompute() {
         int E = experts;
         int le = layers * E;
@@ -171,20 +231,36 @@ public final class NoiseRatio {
         }
     }
 
-    private void update() {
+    /** Σₑ of the windowed population variances per layer into layerVar (from the running sums). */
+    private void variances() {
         int E = experts;
-        int oldest = (int) (seen % window);
         double inv = 1.0 / window;
+        int ub = D.loopBound(E);
         for (int l = 0; l < layers; l++) {
-            double v = 0;
             int o = l * E;
-            for (int e = 0; e < E; e++) {
+            DoubleVector vv = DoubleVector.zero(D);
+            int e = 0;
+            for (; e < ub; e += D.length()) {
+                DoubleVector m = DoubleVector.fromArray(D, sum, o + e).mul(inv);
+                DoubleVector var = DoubleVector.fromArray(D, sumSq, o + e).mul(inv).sub(m.mul(m));
+                vv = vv.add(var.max(0.0));
+            }
+            double v = vv.reduceLanes(VectorOperators.ADD);
+            for (; e < E; e++) {
                 double m = sum[o + e] * inv;
                 double var = sumSq[o + e] * inv - m * m;
                 v += var > 0 ? var : 0.0;
             }
+            layerVar[l] = v;
+        }
+    }
+
+    private void update() {
+        int E = experts;
+        int oldest = (int) (seen % window);
+        for (int l = 0; l < layers; l++) {
             // unbiased: Σ(x−x̄)²/(w−1) = w·(population variance)/(w−1)
-            v = v * window / (window - 1) / E;
+            double v = layerVar[l] * window / (window - 1) / E;
             double diffs = diffSum[l] - diffRing[oldest * layers + l];
             if (diffs < 0) {
                 diffs = 0;

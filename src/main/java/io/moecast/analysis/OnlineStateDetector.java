@@ -13,6 +13,16 @@ public interface OnlineStateDetector {
     /** Feeds one step: {@code counts[layer * experts + expert]}. */
     void observe(long step, int[] counts);
 
+    /**
+     * Feeds one step whose proportions the caller has already computed ({@code proportions[layer *
+     * experts + expert]}, each layer's counts divided by their sum, uniform for a layer that routed
+     * nothing, exactly as {@link io.moecast.trace.LoadTrace#proportions} computes them), so they are
+     * not computed twice. The default ignores them.
+     */
+    default void observe(long step, int[] counts, double[] proportions) {
+        observe(step, counts);
+    }
+
     /** The state of one MoE layer as of the last observed step. */
     LoadState state(int layer);
 

@@ -44,6 +44,11 @@ public final class RatioStateDetector implements OnlineStateDetector {
         decide(step);
     }
 
+    @Override
+    public void observe(long step, int[] counts, double[] proportions) {
+        observeProportions(step, proportions);
+    }
+
     /** Feeds one step of proportions, {@code p[layer*experts + expert]}. */
     public void observeProportions(long step, double[] p) {
         ratio.observeProportions(p);

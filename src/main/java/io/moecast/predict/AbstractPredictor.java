@@ -23,6 +23,11 @@ public abstract class AbstractPredictor implements Predictor {
     protected final int n;
     /** The shares of the last observed step (read-only for subclasses). */
     protected final double[] share;
+    /**
+     * Running sum of the shares of every observed step (read-only for subclasses): a horizon mean is a
+     * difference of two snapshots of it. Updated in the same pass that computes {@link #share}.
+     */
+    protected final double[] cum;
     private final double confidence;
     private final EmpiricalBounds bounds;
     private final EmpiricalBounds.MeanForecaster meanFn = this::forecastMean;
@@ -33,6 +38,22 @@ public abstract class AbstractPredictor implements Predictor {
     private LoadState[] states;
 
     protected AbstractPredictor(String name, int layers, int experts, double confidence, boolean empiricalBounds) {
+        this(name, layers, experts, confidence, empiricalBounds, EmpiricalBounds.SERIES_PER_SNAPSHOT, false);
+    }
+
+    AbstractPredictor(String name, int layers, int experts, double confidence, boolean empiricalBounds, int boundsPerSnapshot) {
+        this(name, layers, experts, confidence, empiricalBounds, boundsPerSnapshot, false);
+    }
+
+    /**
+     * @param boundsPerSnapshot series the empirical bounds evaluate per step of spacing on large shapes
+     *                          (see {@link EmpiricalBounds}); {@code Integer.MAX_VALUE}: every origin
+     * @param forecastGrows     whether a horizon-mean forecast h steps ahead costs O(h·n) (the recursive
+     *                          sliding of {@code sw-avg}) rather than O(n): the bounds then space their
+     *                          snapshots by that cost on large shapes
+     */
+    AbstractPredictor(String name, int layers, int experts, double confidence, boolean empiricalBounds, int boundsPerSnapshot,
+                      boolean forecastGrows) {
         if (layers < 1 || experts < 2) {
             throw new IllegalArgumentException("need layers >= 1 and experts >= 2, got " + layers + " x " + experts);
         }
@@ -44,8 +65,9 @@ public abstract class AbstractPredictor implements Predictor {
         this.experts = experts;
         this.n = Math.multiplyExact(layers, experts);
         this.share = new double[n];
+        this.cum = new double[n];
         this.confidence = confidence;
-        this.bounds = empiricalBounds ? new EmpiricalBounds(layers, experts, confidence) : null;
+        this.bounds = empiricalBounds ? new EmpiricalBounds(layers, experts, confidence, cum, boundsPerSnapshot, forecastGrows) : null;
     }
 
     @Override
@@ -86,9 +108,9 @@ public abstract class AbstractPredictor implements Predictor {
         if (observed > 0 && step <= lastStep) {
             throw new IllegalArgumentException("steps must increase: got " + step + " after " + lastStep);
         }
-        shares(counts, share, layers, experts);
+        Kernels.sharesAndSum(counts, share, cum, layers, experts);
         if (detector != null) {
-            detector.observe(step, counts);
+            detector.observe(step, counts, share);
             for (int l = 0; l < layers; l++) {
                 LoadState s = detector.state(l);
                 if (s != states[l]) {
@@ -101,7 +123,7 @@ public abstract class AbstractPredictor implements Predictor {
         observed++;
         lastStep = step;
         if (bounds != null) {
-            bounds.observe(share, epochs, meanFn);
+            bounds.observe(epochs, meanFn);
         }
     }
 
@@ -121,6 +143,15 @@ public abstract class AbstractPredictor implements Predictor {
         this.epochs = new int[layers];
         this.states = new LoadState[layers];
         Arrays.fill(states, LoadState.TRANSIENT);
+    }
+
+    /**
+     * Whether this predictor reads the states of an online detector: its empirical bounds are calibrated
+     * per state, and state-aware subclasses say so. {@link Predictors} attaches a detector only then (a
+     * detector costs O(n) per step).
+     */
+    protected boolean usesStates() {
+        return bounds != null;
     }
 
     /** Whether a state detector is attached. */
@@ -272,6 +303,7 @@ public abstract class AbstractPredictor implements Predictor {
         observed = 0;
         lastStep = 0;
         Arrays.fill(share, 0);
+        Arrays.fill(cum, 0);
         if (bounds != null) {
             bounds.reset();
         }
@@ -318,27 +350,7 @@ public abstract class AbstractPredictor implements Predictor {
     }
 
     public static void normalize(double[] v, int off, int layers, int experts) {
-        for (int l = 0, o = off; l < layers; l++, o += experts) {
-            double s = 0;
-            for (int e = 0; e < experts; e++) {
-                double x = v[o + e];
-                if (!(x > 0)) {
-                    x = 0;
-                } else if (x == Double.POSITIVE_INFINITY) {
-                    x = Double.MAX_VALUE / experts;
-                }
-                v[o + e] = x;
-                s += x;
-            }
-            if (s > 0) {
-                double inv = 1.0 / s;
-                for (int e = 0; e < experts; e++) {
-                    v[o + e] *= inv;
-                }
-            } else {
-                Arrays.fill(v, o, o + experts, 1.0 / experts);
-            }
-        }
+        Kernels.normalize(v, off, layers, experts);
     }
 
     static void checkHorizon(int h) {

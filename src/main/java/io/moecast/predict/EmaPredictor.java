@@ -28,10 +28,7 @@ public final class EmaPredictor extends FlatPredictor {
 
     @Override
     protected void update(long step, int[] counts, double[] share) {
-        double a = 1 - beta;
-        for (int i = 0; i < n; i++) {
-            m[i] = beta * m[i] + a * counts[i];
-        }
+        Kernels.emaCounts(m, counts, beta, 1 - beta, n);
     }
 
     @Override

@@ -1,5 +1,10 @@
 package io.moecast.predict;
 
+import jdk.incubator.vector.DoubleVector;
+import jdk.incubator.vector.FloatVector;
+import jdk.incubator.vector.VectorOperators;
+import jdk.incubator.vector.VectorSpecies;
+
 import java.util.Arrays;
 
 /**
@@ -12,8 +17,8 @@ import java.util.Arrays;
  *   <li>Scale: per series, an exponentially weighted mean of r² (memory 32 evaluations), shrunk toward
  *       its layer's average while evaluations are few: σ².</li>
  *   <li>Multiplier: per layer, the empirical {@code confidence}-quantile k of the standardised errors
- *       r/σ (σ as it was before the error was seen), last 1,024 values; the normal quantile until 100
- *       are in.</li>
+ *       r/σ (σ as it was before the error was seen), last 1,024 values, taken again when a bound is
+ *       asked for once 128 new values have come in; the normal quantile until 100 are in.</li>
  *   <li>Bound for horizon h: mean + k·σ(h), capped at 1, where σ(h) and k are interpolated in log h
  *       between the matured grid horizons around h, or extrapolated beyond the longest matured one
  *       with the log-log slope of the two longest (clamped to [−½, ½]: between pure noise and a
@@ -22,7 +27,14 @@ import java.util.Arrays;
  *       statistics restart, and only forecasts made in the current state are scored: the bounds of
  *       the stable state are calibrated on stable-state errors only.</li>
  * </ul>
- * Memory O(grid·8·n); work per step O(n) per grid horizon plus one forecast per snapshot.
+ * <p>Cost: the predictor keeps the running sum of shares; per grid horizon, one forecast and one
+ * O(n) evaluation per snapshot. Snapshots are at least ⌈n/256⌉ steps apart (rounded up to a power of
+ * two), so on large shapes the work per step is bounded by about 12·256 series evaluations, not by n
+ * (each evaluation then holds more series: a layer of 256 experts adds 256 errors per snapshot); for a
+ * predictor whose forecast g steps ahead costs g passes (sw-avg's recursive sliding) the spacing is
+ * also at least ⌈g·n/1024⌉. Shapes up to 256 series (and 48 for sw-avg: the bundled traces) keep every
+ * ⌈g/8⌉-th origin. The evaluations are vectorised; the quantile (a selection over 1,024 values per
+ * layer) is paid per bound asked for, not per evaluation. Memory O(grid·8·n).
  */
 final class EmpiricalBounds {
     /** The predictor's horizon-mean forecast. */
@@ -36,26 +48,71 @@ final class EmpiricalBounds {
     static final int ZCAP = 1024;
     static final int ZMIN = 100;
     static final double PRIOR = 8;
+    /**
+     * Default cap on the series one snapshot covers per step of spacing: shapes up to 256 series are
+     * scored at every ⌈g/8⌉ steps; larger ones more sparsely, so the work per step stays bounded (the
+     * DeepSeek-V3 shape, 14,848 series: every ≥ 64 steps, each evaluation still 256 errors per layer).
+     */
+    static final int SERIES_PER_SNAPSHOT = 256;
+    /**
+     * For predictors whose forecast g steps ahead costs g passes over the series: series-rows of
+     * forecasting one grid horizon may cost per step (so about one pass over the DeepSeek-V3 shape per
+     * step for all twelve horizons together); shapes up to 48 series, the bundled traces, keep every
+     * ⌈g/8⌉-th origin.
+     */
+    static final int ROWS_PER_STEP = 1024;
+    private static final VectorSpecies<Double> D = DoubleVector.SPECIES_PREFERRED;
+    /** float lanes matching {@link #D} (same lane count) */
+    private static final VectorSpecies<Float> F = VectorSpecies.of(float.class,
+            jdk.incubator.vector.VectorShape.forBitSize(Math.max(64, D.vectorBitSize() / 2)));
 
     private final int layers;
     private final int experts;
     private final int n;
     private final double conf;
     private final double zGauss;
+    private final int perSnapshot;
+    private final boolean forecastGrows;
+    /** running sum of the shares, owned and updated by the predictor */
     private final double[] cum;
     private final double[] tmp;
+    private final float[] sel;
     private final Horizon[] hs;
     private final int[] epoch;
     private long t;
 
-    EmpiricalBounds(int layers, int experts, double conf) {
+    /**
+     * The least spacing of snapshots for a shape: ⌈n/perStep⌉ rounded up to a power of two (so that
+     * snapshots fall on the block boundaries of the predictors that process steps in blocks); 1 up to
+     * {@code perStep} series.
+     */
+    static int floorSpacing(long n, int perStep) {
+        long f = (n + perStep - 1) / perStep;
+        return f <= 1 ? 1 : (int) Math.min(1 << 30, Long.highestOneBit(f - 1) << 1);
+    }
+
+    EmpiricalBounds(int layers, int experts, double conf, double[] cum) {
+        this(layers, experts, conf, cum, SERIES_PER_SNAPSHOT, false);
+    }
+
+    /**
+     * @param cum            the predictor's running sum of shares (read at snapshots and evaluations)
+     * @param perSnapshot    series whose forecasts one snapshot may store per step of spacing: on shapes
+     *                       above it, snapshots are spaced at least ⌈n/perSnapshot⌉ steps apart
+     * @param forecastGrows  a forecast g steps ahead costs g passes over the series (recursive
+     *                       sliding), so the least spacing at horizon g is ⌈g·n/perSnapshot⌉
+     */
+    EmpiricalBounds(int layers, int experts, double conf, double[] cum, int perSnapshot, boolean forecastGrows) {
         this.layers = layers;
         this.experts = experts;
         this.n = layers * experts;
         this.conf = conf;
         this.zGauss = Num.normalQuantile(conf);
-        this.cum = new double[n];
+        this.perSnapshot = perSnapshot;
+        this.forecastGrows = forecastGrows;
+        this.cum = cum;
         this.tmp = new double[n];
+        this.sel = new float[ZCAP];
         this.epoch = new int[layers];
         this.hs = new Horizon[GRID.length];
         for (int i = 0; i < GRID.length; i++) {
@@ -80,11 +137,17 @@ final class EmpiricalBounds {
         final int[] zpos;
         final int[] sinceK;
         final double[] k;
+        /** whether k holds a quantile (refreshed when asked for after ZCAP/8 new values) */
+        final boolean[] hasK;
 
         Horizon(int g) {
             this.g = g;
             // every ⌈g/8⌉ steps; on very large shapes less often (each snapshot then holds many series)
-            this.spacing = Math.max(Math.max(1, (g + PER - 1) / PER), (n + 1023) / 1024);
+            int floor = floorSpacing(n, perSnapshot);
+            if (forecastGrows) {
+                floor = Math.max(floor, floorSpacing((long) n * g, ROWS_PER_STEP));
+            }
+            this.spacing = Math.max(Math.max(1, (g + PER - 1) / PER), floor);
             this.slots = (g + spacing - 1) / spacing + 1;
             this.fc = new float[slots * n];
             this.cum0 = new double[slots * n];
@@ -97,6 +160,7 @@ final class EmpiricalBounds {
             this.zpos = new int[layers];
             this.sinceK = new int[layers];
             this.k = new double[layers];
+            this.hasK = new boolean[layers];
         }
 
         void clear() {
@@ -108,6 +172,7 @@ final class EmpiricalBounds {
             Arrays.fill(zpos, 0);
             Arrays.fill(sinceK, 0);
             Arrays.fill(k, 0);
+            Arrays.fill(hasK, false);
         }
 
         void clearLayer(int l) {
@@ -117,6 +182,25 @@ final class EmpiricalBounds {
             zpos[l] = 0;
             sinceK[l] = 0;
             k[l] = 0;
+            hasK[l] = false;
+        }
+
+        /**
+         * The layer's multiplier: the confidence-quantile of the standardised errors in the ring, taken
+         * again when asked for once ZCAP/8 new values have come in since it was last taken. (Asked for
+         * at every step, as the evaluation does, this is the quantile refreshed every ZCAP/8 values; a
+         * job that forecasts every few hundred steps pays for one quantile per forecast, not per
+         * evaluation.)
+         */
+        double k(int l) {
+            if (!hasK[l] || sinceK[l] >= ZCAP / 8) {
+                int m = zn[l];
+                System.arraycopy(z, l * ZCAP, sel, 0, m);
+                k[l] = Num.select(sel, m, Math.min(m - 1, Math.max(0, (int) Math.ceil(conf * m) - 1)));
+                hasK[l] = true;
+                sinceK[l] = 0;
+            }
+            return k[l];
         }
 
         void matureDue() {
@@ -130,6 +214,7 @@ final class EmpiricalBounds {
         private void mature(int slot) {
             int o = slot * n;
             double invG = 1.0 / g;
+            int ub = D.loopBound(experts);
             for (int l = 0; l < layers; l++) {
                 if (slotEpoch[slot * layers + l] != epoch[l]) {
                     continue;
@@ -139,15 +224,38 @@ final class EmpiricalBounds {
                 double w = ev / (ev + PRIOR);
                 double lam = Math.max(1.0 / (ev + 1), 1.0 / NEFF);
                 int b = l * experts;
-                double layerMs = 0;
-                if (standardise) {
-                    for (int e = 0; e < experts; e++) {
-                        layerMs += ms[b + e];
-                    }
-                    layerMs /= experts;
-                }
+                double layerMs = standardise ? layerMs(l) : 0;
                 int zo = l * ZCAP;
-                for (int e = 0; e < experts; e++) {
+                int e = 0;
+                if (standardise) {
+                    // vector chunks whose every variance is usable and whose z values fit before the
+                    // ring wraps; anything else goes through the scalar loop below, value by value
+                    double wl = (1 - w) * layerMs;
+                    for (; e < ub && zpos[l] + D.length() <= ZCAP; e += D.length()) {
+                        int i = b + e;
+                        DoubleVector actual = DoubleVector.fromArray(D, cum, i).sub(DoubleVector.fromArray(D, cum0, o + i)).mul(invG);
+                        DoubleVector r = actual.sub(fcVector(o + i));
+                        DoubleVector msv = DoubleVector.fromArray(D, ms, i);
+                        DoubleVector var = msv.mul(w).add(wl);
+                        if (!var.compare(VectorOperators.GT, 1e-18).allTrue()) {
+                            break;
+                        }
+                        ((FloatVector) r.div(var.sqrt()).convertShape(VectorOperators.D2F, F, 0)).intoArray(z, zo + zpos[l]);
+                        zpos[l] = zpos[l] + D.length() == ZCAP ? 0 : zpos[l] + D.length();
+                        zn[l] = Math.min(ZCAP, zn[l] + D.length());
+                        sinceK[l] += D.length();
+                        msv.add(r.mul(r).sub(msv).mul(lam)).intoArray(ms, i);
+                    }
+                } else {
+                    for (; e < ub; e += D.length()) {
+                        int i = b + e;
+                        DoubleVector actual = DoubleVector.fromArray(D, cum, i).sub(DoubleVector.fromArray(D, cum0, o + i)).mul(invG);
+                        DoubleVector r = actual.sub(fcVector(o + i));
+                        DoubleVector msv = DoubleVector.fromArray(D, ms, i);
+                        msv.add(r.mul(r).sub(msv).mul(lam)).intoArray(ms, i);
+                    }
+                }
+                for (; e < experts; e++) {
                     int i = b + e;
                     double actual = (cum[i] - cum0[o + i]) * invG;
                     double r = actual - fc[o + i];
@@ -165,18 +273,23 @@ final class EmpiricalBounds {
                     ms[i] += lam * (r * r - ms[i]);
                 }
                 evals[l]++;
-                if (zn[l] >= ZMIN && (k[l] == 0 || sinceK[l] >= ZCAP / 8)) {
-                    k[l] = Num.quantile(z, zo, zn[l], conf);
-                    sinceK[l] = 0;
-                }
             }
+        }
+
+        /** Eight stored forecasts (floats) widened to doubles. */
+        private DoubleVector fcVector(int at) {
+            return (DoubleVector) FloatVector.fromArray(F, fc, at).convertShape(VectorOperators.F2D, D, 0);
         }
 
         void snapshot(MeanForecaster f) {
             int slot = (head + count) % slots;
             f.mean(g, tmp);
             int o = slot * n;
-            for (int i = 0; i < n; i++) {
+            int i = 0;
+            for (int ub = D.loopBound(n); i < ub; i += D.length()) {
+                ((FloatVector) DoubleVector.fromArray(D, tmp, i).convertShape(VectorOperators.D2F, F, 0)).intoArray(fc, o + i);
+            }
+            for (; i < n; i++) {
                 fc[o + i] = (float) tmp[i];
             }
             System.arraycopy(cum, 0, cum0, o, n);
@@ -190,7 +303,7 @@ final class EmpiricalBounds {
         }
 
         double multiplier(int l) {
-            return zn[l] >= ZMIN ? k[l] : zGauss;
+            return zn[l] >= ZMIN ? k(l) : zGauss;
         }
 
         /** σ² of series i at this horizon (shrunk toward the layer mean). */
@@ -200,8 +313,17 @@ final class EmpiricalBounds {
         }
 
         double layerMs(int l) {
+            int b = l * experts;
+            int e = 0;
             double s = 0;
-            for (int e = 0, b = l * experts; e < experts; e++) {
+            if (experts >= 4 * D.length()) {
+                DoubleVector acc = DoubleVector.zero(D);
+                for (int ub = D.loopBound(experts); e < ub; e += D.length()) {
+                    acc = acc.add(DoubleVector.fromArray(D, ms, b + e));
+                }
+                s = acc.reduceLanes(VectorOperators.ADD);
+            }
+            for (; e < experts; e++) {
                 s += ms[b + e];
             }
             return s / experts;
@@ -212,11 +334,8 @@ final class EmpiricalBounds {
      * Feeds one step. {@code epochs} (may be null) counts each layer's state changes so far: a changed
      * count restarts that layer's statistics.
      */
-    void observe(double[] share, int[] epochs, MeanForecaster f) {
+    void observe(int[] epochs, MeanForecaster f) {
         t++;
-        for (int i = 0; i < n; i++) {
-            cum[i] += share[i];
-        }
         if (epochs != null) {
             for (int l = 0; l < layers; l++) {
                 if (epochs[l] != epoch[l]) {
@@ -303,7 +422,6 @@ final class EmpiricalBounds {
 
     void reset() {
         t = 0;
-        Arrays.fill(cum, 0);
         Arrays.fill(epoch, 0);
         for (Horizon h : hs) {
             h.clear();

@@ -1,7 +1,11 @@
 package io.moecast.predict;
 
 import jdk.incubator.vector.DoubleVector;
+import jdk.incubator.vector.IntVector;
+import jdk.incubator.vector.VectorOperators;
 import jdk.incubator.vector.VectorSpecies;
+
+import java.util.Arrays;
 
 /**
  * The predictors' hot loops on the Vector API (with scalar tails). Each kernel has a plain scalar
@@ -9,6 +13,8 @@ import jdk.incubator.vector.VectorSpecies;
  */
 final class Kernels {
     static final VectorSpecies<Double> D = DoubleVector.SPECIES_PREFERRED;
+    /** int lanes matching {@link #D} (same lane count, half the bits) */
+    static final VectorSpecies<Integer> DI = VectorSpecies.of(int.class, jdk.incubator.vector.VectorShape.forBitSize(D.vectorBitSize() / 2));
 
     private Kernels() {
     }
@@ -63,6 +69,122 @@ final class Kernels {
             if (out != null) {
                 out[ro + i] = p;
             }
+        }
+    }
+
+    /**
+     * Per layer, the shares of {@code counts} into {@code share} (c/Σc: the same values as
+     * {@link AbstractPredictor#shares}; uniform for a layer that routed nothing) and {@code cum += share}.
+     * Throws on a negative count (before writing that layer).
+     */
+    static void sharesAndSum(int[] counts, double[] share, double[] cum, int layers, int experts) {
+        int ub = experts >= D.length() && DI.length() == D.length() ? D.loopBound(experts) : 0;
+        for (int l = 0, o = 0; l < layers; l++, o += experts) {
+            // the layer total, exact in double (a sum of ints below 2^53); the smallest count
+            double s = 0;
+            int min = 0;
+            int e = 0;
+            if (ub > 0) {
+                DoubleVector acc = DoubleVector.zero(D);
+                IntVector mn = IntVector.zero(DI);
+                for (; e < ub; e += D.length()) {
+                    IntVector c = IntVector.fromArray(DI, counts, o + e);
+                    mn = mn.min(c);
+                    acc = acc.add(c.convertShape(VectorOperators.I2D, D, 0));
+                }
+                s = acc.reduceLanes(VectorOperators.ADD);
+                min = mn.reduceLanes(VectorOperators.MIN);
+            }
+            for (; e < experts; e++) {
+                int c = counts[o + e];
+                min = Math.min(min, c);
+                s += c;
+            }
+            if (min < 0) {
+                for (e = 0; e < experts; e++) {
+                    if (counts[o + e] < 0) {
+                        throw new IllegalArgumentException("negative count " + counts[o + e] + " at layer " + l + " expert " + e);
+                    }
+                }
+            }
+            if (s == 0) {
+                Arrays.fill(share, o, o + experts, 1.0 / experts);
+                for (e = 0; e < experts; e++) {
+                    cum[o + e] += 1.0 / experts;
+                }
+                continue;
+            }
+            double inv = 1.0 / s;
+            e = 0;
+            for (; e < ub; e += D.length()) {
+                DoubleVector x = ((DoubleVector) IntVector.fromArray(DI, counts, o + e).convertShape(VectorOperators.I2D, D, 0)).mul(inv);
+                x.intoArray(share, o + e);
+                DoubleVector.fromArray(D, cum, o + e).add(x).intoArray(cum, o + e);
+            }
+            for (; e < experts; e++) {
+                double x = counts[o + e] * inv;
+                share[o + e] = x;
+                cum[o + e] += x;
+            }
+        }
+    }
+
+    /**
+     * {@link AbstractPredictor#normalize}: per layer of v[off..], values that are not positive (NaN
+     * included) become 0, +∞ becomes MAX/E, then the layer is scaled to sum 1 (uniform when nothing
+     * positive is left).
+     */
+    static void normalize(double[] v, int off, int layers, int experts) {
+        int ub = D.loopBound(experts);
+        double big = Double.MAX_VALUE / experts;
+        DoubleVector zero = DoubleVector.zero(D);
+        for (int l = 0, o = off; l < layers; l++, o += experts) {
+            DoubleVector acc = zero;
+            int e = 0;
+            for (; e < ub; e += D.length()) {
+                DoubleVector x = DoubleVector.fromArray(D, v, o + e);
+                x = zero.blend(x, x.compare(VectorOperators.GT, 0.0));
+                x = x.blend(big, x.compare(VectorOperators.EQ, Double.POSITIVE_INFINITY));
+                x.intoArray(v, o + e);
+                acc = acc.add(x);
+            }
+            double s = acc.reduceLanes(VectorOperators.ADD);
+            for (; e < experts; e++) {
+                double x = v[o + e];
+                if (!(x > 0)) {
+                    x = 0;
+                } else if (x == Double.POSITIVE_INFINITY) {
+                    x = big;
+                }
+                v[o + e] = x;
+                s += x;
+            }
+            if (s > 0) {
+                double inv = 1.0 / s;
+                e = 0;
+                for (; e < ub; e += D.length()) {
+                    DoubleVector.fromArray(D, v, o + e).mul(inv).intoArray(v, o + e);
+                }
+                for (; e < experts; e++) {
+                    v[o + e] *= inv;
+                }
+            } else {
+                Arrays.fill(v, o, o + experts, 1.0 / experts);
+            }
+        }
+    }
+
+    /** m[i] = keep·m[i] + a·counts[i], i < n (per element the scalar expression). */
+    static void emaCounts(double[] m, int[] counts, double keep, double a, int n) {
+        int i = 0;
+        if (DI.length() == D.length()) {
+            for (int ub = D.loopBound(n); i < ub; i += D.length()) {
+                DoubleVector c = (DoubleVector) IntVector.fromArray(DI, counts, i).convertShape(VectorOperators.I2D, D, 0);
+                DoubleVector.fromArray(D, m, i).mul(keep).add(c.mul(a)).intoArray(m, i);
+            }
+        }
+        for (; i < n; i++) {
+            m[i] = keep * m[i] + a * counts[i];
         }
     }
 

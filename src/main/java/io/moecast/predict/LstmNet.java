@@ -196,6 +196,101 @@ final class LstmNet {
     }
 
     /** y[r*O..] = V·h[r] + d */
+    // ---- inference of the shared model (one input per series), rows in groups of F lanes ---------
+
+    /**
+     * Rows in groups of {@code F.length()}, each group's vectors transposed so that lane = row: a state
+     * of K values per row lives at {@code a[(group·K + k)·L + lane]}. The products then become
+     * broadcast-weight FMAs across rows, with no horizontal sums (the row-by-row {@link #dot} spends
+     * most of its time reducing 32-element vectors).
+     */
+    int groups(int rows) {
+        return (rows + F.length() - 1) / F.length();
+    }
+
+    /** {@link #recurrent} for the shared model in the grouped layout: preT = W_h·hT + b. */
+    void recurrentGrouped(int rows, float[] hT, float[] preT) {
+        int L = F.length();
+        int G = 4 * hid;
+        for (int grp = 0, ng = groups(rows); grp < ng; grp++) {
+            int ho = grp * hid * L;
+            int po = grp * G * L;
+            int j = 0;
+            // four gate rows at a time: each state vector is loaded once for four FMAs
+            for (; j + 4 <= G; j += 4) {
+                FloatVector a0 = FloatVector.broadcast(F, b[j]);
+                FloatVector a1 = FloatVector.broadcast(F, b[j + 1]);
+                FloatVector a2 = FloatVector.broadcast(F, b[j + 2]);
+                FloatVector a3 = FloatVector.broadcast(F, b[j + 3]);
+                int w0 = j * zlen + in;
+                for (int k = 0; k < hid; k++) {
+                    FloatVector hv = FloatVector.fromArray(F, hT, ho + k * L);
+                    a0 = hv.fma(FloatVector.broadcast(F, w[w0 + k]), a0);
+                    a1 = hv.fma(FloatVector.broadcast(F, w[w0 + zlen + k]), a1);
+                    a2 = hv.fma(FloatVector.broadcast(F, w[w0 + 2 * zlen + k]), a2);
+                    a3 = hv.fma(FloatVector.broadcast(F, w[w0 + 3 * zlen + k]), a3);
+                }
+                a0.intoArray(preT, po + j * L);
+                a1.intoArray(preT, po + (j + 1) * L);
+                a2.intoArray(preT, po + (j + 2) * L);
+                a3.intoArray(preT, po + (j + 3) * L);
+            }
+            for (; j < G; j++) {
+                FloatVector acc = FloatVector.broadcast(F, b[j]);
+                int wo = j * zlen + in;
+                for (int k = 0; k < hid; k++) {
+                    acc = FloatVector.fromArray(F, hT, ho + k * L).fma(FloatVector.broadcast(F, w[wo + k]), acc);
+                }
+                acc.intoArray(preT, po + j * L);
+            }
+        }
+    }
+
+    /** {@link #stepWithPre} for the shared model (in = 1) in the grouped layout; x holds one value per row. */
+    void stepWithPreGrouped(int rows, float[] x, float[] preT, float[] hT, float[] cT, float[] gT) {
+        if (in != 1) {
+            throw new IllegalStateException("grouped inference is for the shared model (one input)");
+        }
+        int L = F.length();
+        int G = 4 * hid;
+        FloatVector one = FloatVector.broadcast(F, 1f);
+        for (int grp = 0, ng = groups(rows); grp < ng; grp++) {
+            int ho = grp * hid * L;
+            int po = grp * G * L;
+            FloatVector xv = FloatVector.fromArray(F, x, grp * L);
+            for (int j = 0; j < G; j++) {
+                xv.fma(FloatVector.broadcast(F, w[j * zlen]), FloatVector.fromArray(F, preT, po + j * L)).intoArray(gT, j * L);
+            }
+            for (int j = 0; j < hid; j++) {
+                FloatVector ig = one.div(one.add(FloatVector.fromArray(F, gT, j * L).neg().lanewise(VectorOperators.EXP)));
+                FloatVector fg = one.div(one.add(FloatVector.fromArray(F, gT, (hid + j) * L).neg().lanewise(VectorOperators.EXP)));
+                FloatVector gg = FloatVector.fromArray(F, gT, (2 * hid + j) * L).lanewise(VectorOperators.TANH);
+                FloatVector og = one.div(one.add(FloatVector.fromArray(F, gT, (3 * hid + j) * L).neg().lanewise(VectorOperators.EXP)));
+                FloatVector cn = fg.mul(FloatVector.fromArray(F, cT, ho + j * L)).add(ig.mul(gg));
+                cn.intoArray(cT, ho + j * L);
+                og.mul(cn.lanewise(VectorOperators.TANH)).intoArray(hT, ho + j * L);
+            }
+        }
+    }
+
+    /** {@link #head} for the shared model in the grouped layout: y[row·out + k]. */
+    void headGrouped(int rows, float[] hT, float[] y, float[] lanes) {
+        int L = F.length();
+        for (int grp = 0, ng = groups(rows); grp < ng; grp++) {
+            int ho = grp * hid * L;
+            for (int k = 0; k < out; k++) {
+                FloatVector acc = FloatVector.broadcast(F, d[k]);
+                for (int m = 0; m < hid; m++) {
+                    acc = FloatVector.fromArray(F, hT, ho + m * L).fma(FloatVector.broadcast(F, v[k * hid + m]), acc);
+                }
+                acc.intoArray(lanes, 0);
+                for (int lane = 0, r = grp * L; lane < L && r < rows; lane++, r++) {
+                    y[r * out + k] = lanes[lane];
+                }
+            }
+        }
+    }
+
     void head(int batch, float[] h, float[] y, int yo) {
         for (int r = 0; r < batch; r++) {
             for (int k = 0; k < out; k++) {

@@ -49,6 +49,7 @@ public final class LstmPredictor extends AbstractPredictor implements Noted {
     private final float[] x;
     private final float[] pre;
     private final float[] gScratch;
+    private final float[] lanes;
     private final float[] y;
     private final double[] blockSum;
     private final double[] lastBlock;
@@ -74,14 +75,17 @@ public final class LstmPredictor extends AbstractPredictor implements Noted {
         this.hs = hs;
         this.net = net;
         this.rows = shared ? n : 1;
-        this.h = new float[rows * net.hid];
-        this.c = new float[rows * net.hid];
-        this.hTmp = new float[rows * net.hid];
-        this.cTmp = new float[rows * net.hid];
-        this.x = new float[rows * net.in];
-        this.pre = new float[rows * 4 * net.hid];
-        this.gScratch = new float[rows * 4 * net.hid];
-        net.recurrent(rows, h, pre);
+        // the shared model runs its rows in groups of vector lanes (LstmNet's grouped layout)
+        int padded = shared ? net.groups(rows) * LstmNet.F.length() : rows;
+        this.h = new float[padded * net.hid];
+        this.c = new float[padded * net.hid];
+        this.hTmp = new float[padded * net.hid];
+        this.cTmp = new float[padded * net.hid];
+        this.x = new float[padded * net.in];
+        this.pre = new float[padded * 4 * net.hid];
+        this.gScratch = new float[(shared ? LstmNet.F.length() : rows) * 4 * net.hid];
+        this.lanes = new float[LstmNet.F.length()];
+        recurrent();
         this.y = new float[rows * net.out];
         this.blockSum = new double[n];
         this.lastBlock = new double[n];
@@ -341,8 +345,8 @@ public final class LstmPredictor extends AbstractPredictor implements Noted {
                 lastBlock[i] = blockSum[i] * inv;
             }
             input(lastBlock);
-            net.stepWithPre(rows, x, pre, h, c, gScratch);
-            net.recurrent(rows, h, pre);
+            step(h, c);
+            recurrent();
             Arrays.fill(blockSum, 0);
             inBlock = 0;
             anyBlock = true;
@@ -371,14 +375,18 @@ public final class LstmPredictor extends AbstractPredictor implements Noted {
             }
             input(partial);
             System.arraycopy(c, 0, cTmp, 0, c.length);
-            net.stepWithPre(rows, x, pre, hTmp, cTmp, gScratch);
+            step(hTmp, cTmp);
             hs0 = hTmp;
             skipV = partial;
         } else {
             hs0 = h;
             skipV = lastBlock;
         }
-        net.head(rows, hs0, y, 0);
+        if (shared) {
+            net.headGrouped(rows, hs0, y, lanes);
+        } else {
+            net.head(rows, hs0, y, 0);
+        }
         int H = hs.length;
         double[] m = meanBuf;
         for (int q = 0; q < H; q++) {
@@ -486,7 +494,25 @@ public final class LstmPredictor extends AbstractPredictor implements Noted {
         inBlock = 0;
         anyBlock = false;
         fresh = false;
-        net.recurrent(rows, h, pre);
+        recurrent();
+    }
+
+    /** One LSTM step of every row from the input x and the precomputed recurrent part. */
+    private void step(float[] hs, float[] cs) {
+        if (shared) {
+            net.stepWithPreGrouped(rows, x, pre, hs, cs, gScratch);
+        } else {
+            net.stepWithPre(rows, x, pre, hs, cs, gScratch);
+        }
+    }
+
+    /** The recurrent part of the next step's gates (W_h·h + b), precomputed once per block. */
+    private void recurrent() {
+        if (shared) {
+            net.recurrentGrouped(rows, h, pre);
+        } else {
+            net.recurrent(rows, h, pre);
+        }
     }
 
     static int[] permutation(int k, java.util.Random rnd) {

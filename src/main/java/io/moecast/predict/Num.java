@@ -55,8 +55,13 @@ final class Num {
 
     /** The k-th smallest value (quickselect, in place). */
     static float select(float[] a, int k) {
+        return select(a, a.length, k);
+    }
+
+    /** The k-th smallest of a[0..m) (quickselect, in place). */
+    static float select(float[] a, int m, int k) {
         int lo = 0;
-        int hi = a.length - 1;
+        int hi = m - 1;
         while (hi > lo) {
             float pivot = median3(a[lo], a[(lo + hi) >>> 1], a[hi]);
             int i = lo;

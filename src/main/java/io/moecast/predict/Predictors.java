@@ -38,8 +38,13 @@ public final class Predictors {
 
     static {
         register("auto", "the default: per layer and horizon, the smoother (EMAs, EMAs restarted at state changes, damped trends) "
-                        + "with the lowest recent out-of-sample error at that horizon in the current state (memory=4000)",
-                (s, c) -> new AutoPredictor(c.layers(), c.experts(), s.getInt("memory", 4000, 10, Integer.MAX_VALUE), c.slotsPerStep(), conf(s)));
+                        + "with the lowest recent out-of-sample error at that horizon in the current state (memory=4000; on large shapes scored on "
+                        + "sample=16 experts of each layer per origin, origins at least spread steps apart (0: from the shape, 1 up to 1,024 series), "
+                        + "bounds spread out above bounds=256 series per step)",
+                (s, c) -> new AutoPredictor(c.layers(), c.experts(), s.getInt("memory", 4000, 10, Integer.MAX_VALUE), c.slotsPerStep(), conf(s),
+                        perStep(s.getInt("sample", AutoPredictor.SAMPLE, 0, Integer.MAX_VALUE)),
+                        perStep(s.getInt("bounds", EmpiricalBounds.SERIES_PER_SNAPSHOT, 0, Integer.MAX_VALUE)),
+                        spread(s.getInt("spread", 0, 0, 1 << 20), c.layers(), c.experts())));
         register("sw-avg", "the paper's SW_Avg: mean of the last w shares, extended by recursive sliding (window=1000)",
                 (s, c) -> new SlidingWindowPredictor(c.layers(), c.experts(), s.getInt("window", 1000, 1, 10_000_000), conf(s)));
         register("arima", "the paper's ARIMA(p,d,q) per series, Hannan-Rissanen refits (p=5, d=1, q=5, window=1000, refit=100, min=100)",
@@ -76,6 +81,16 @@ public final class Predictors {
         REGISTRY.put(name, new Entry(description, make));
     }
 
+    /** auto's scoring spread: 0 means the shape's default. */
+    static int spread(int v, int layers, int experts) {
+        return v == 0 ? AutoPredictor.defaultSpread(layers, experts) : v;
+    }
+
+    /** A per-step series budget from a parameter: 0 means no limit (every origin). */
+    static int perStep(int v) {
+        return v == 0 ? Integer.MAX_VALUE : v;
+    }
+
     static double conf(PredictorSpec s) {
         return s.getDouble("conf", 0.9, 0.5, 0.9999);
     }
@@ -97,7 +112,7 @@ public final class Predictors {
         }
         Predictor p = e.make().apply(spec, ctx);
         spec.checkAllUsed();
-        if (p instanceof AbstractPredictor ap && ctx.detectors() != null) {
+        if (p instanceof AbstractPredictor ap && ctx.detectors() != null && ap.usesStates()) {
             ap.attachDetector(ctx.detectors().get());
         }
         return p;

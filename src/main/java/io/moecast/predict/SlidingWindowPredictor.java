@@ -16,6 +16,8 @@ import java.util.Arrays;
  * {@code window} (default 1000; the paper does not state its window).
  */
 public final class SlidingWindowPredictor extends AbstractPredictor {
+    /** the running sum is recomputed from the window every this many windows */
+    static final int EXACT_EVERY = 16;
     private final int window;
     private final double[] ring;
     private final double[] sum;
@@ -28,7 +30,7 @@ public final class SlidingWindowPredictor extends AbstractPredictor {
     private int sinceExact;
 
     public SlidingWindowPredictor(int layers, int experts, int window, double confidence) {
-        super("sw-avg", layers, experts, confidence, true);
+        super("sw-avg", layers, experts, confidence, true, EmpiricalBounds.SERIES_PER_SNAPSHOT, true);
         if (window < 1) {
             throw new IllegalArgumentException("window must be >= 1: " + window);
         }
@@ -59,12 +61,12 @@ public final class SlidingWindowPredictor extends AbstractPredictor {
         }
         System.arraycopy(share, 0, ring, o, n);
         pos = pos + 1 == window ? 0 : pos + 1;
-        if (++sinceExact >= window) {
+        if (++sinceExact >= EXACT_EVERY * window) {
             exactSum();
         }
     }
 
-    /** Recomputes the running sum from the window (bounds rounding drift; amortised O(n)). */
+    /** Recomputes the running sum from the window (bounds rounding drift; amortised O(n/16)). */
     private void exactSum() {
         Arrays.fill(sum, 0);
         for (int r = 0; r < filled; r++) {

@@ -123,4 +123,63 @@ class NoiseRatioTest {
         assertEquals(v, r.fluctuation(0), 1e-12);
         assertEquals(n, r.noise(0), 1e-12);
     }
+
+    /**
+     * The vectorised streaming sums against the definition computed from the window at every step, on
+     * expert counts that fill whole vectors, leave tails, or fit none (37, 256, 5), over long enough a
+     * stream to pass the periodic exact recomputation (every 16 windows) several times.
+     */
+    @Test
+    void streamingVectorSumsMatchTheWindowDefinitionAtEveryStep() {
+        for (int experts : new int[] {5, 37, 256}) {
+            int layers = 2;
+            int w = 6;
+            int le = layers * experts;
+            NoiseRatio r = new NoiseRatio(layers, experts, w);
+            SplittableRandom rnd = new SplittableRandom(experts);
+            int steps = 20 * NoiseRatio.RECOMPUTE_WINDOWS * w / 4;
+            double[][] hist = new double[steps][];
+            for (int t = 0; t < steps; t++) {
+                double[] p = new double[le];
+                for (int l = 0; l < layers; l++) {
+                    double s = 0;
+                    for (int e = 0; e < experts; e++) {
+                        p[l * experts + e] = 1 + 0.1 * SyntheticLoads.gauss(rnd) + (t > steps / 2 ? 0.002 * t * (e % 3) : 0);
+                        s += p[l * experts + e];
+                    }
+                    for (int e = 0; e < experts; e++) {
+                        p[l * experts + e] /= s;
+                    }
+                }
+                hist[t] = p;
+                r.observeProportions(p);
+                if (t + 1 < w) {
+                    continue;
+                }
+                for (int l = 0; l < layers; l++) {
+                    double v = 0;
+                    double n = 0;
+                    for (int e = 0; e < experts; e++) {
+                        int i = l * experts + e;
+                        double m = 0;
+                        for (int k = t - w + 1; k <= t; k++) {
+                            m += hist[k][i];
+                        }
+                        m /= w;
+                        for (int k = t - w + 1; k <= t; k++) {
+                            v += (hist[k][i] - m) * (hist[k][i] - m);
+                        }
+                        for (int k = t - w + 2; k <= t; k++) {
+                            double d = hist[k][i] - hist[k - 1][i];
+                            n += d * d;
+                        }
+                    }
+                    v = v / (w - 1) / experts;
+                    n = n / (2.0 * (w - 1)) / experts;
+                    assertEquals(v, r.fluctuation(l), 1e-9 * v + 1e-15, "E=" + experts + " t=" + t + " layer " + l);
+                    assertEquals(n, r.noise(l), 1e-9 * n + 1e-15, "E=" + experts + " t=" + t + " layer " + l);
+                }
+            }
+        }
+    }
 }

@@ -124,4 +124,57 @@ class LstmNetTest {
             assertEquals(java.util.Arrays.toString(st2), java.util.Arrays.toString(st1));
         }
     }
+
+    /**
+     * The shared model's grouped inference (rows as vector lanes, transposed state) gives the row-by-row
+     * results: a few steps of many rows (not a multiple of the lane count), then the head.
+     */
+    @Test
+    void groupedSharedInferenceMatchesRowByRow() {
+        int hid = 32;
+        int out = 5;
+        int rows = 3 * LstmNet.F.length() + 7;
+        LstmNet net = new LstmNet(1, hid, out, 9);
+        Random rnd = new Random(4);
+        for (int i = 0; i < net.b.length; i++) {
+            net.b[i] = (float) rnd.nextGaussian() * 0.3f;
+        }
+        for (int i = 0; i < net.d.length; i++) {
+            net.d[i] = (float) rnd.nextGaussian() * 0.3f;
+        }
+        int L = LstmNet.F.length();
+        int padded = net.groups(rows) * L;
+        float[] h = new float[rows * hid];
+        float[] c = new float[rows * hid];
+        float[] pre = new float[rows * 4 * hid];
+        float[] g = new float[rows * 4 * hid];
+        float[] hT = new float[padded * hid];
+        float[] cT = new float[padded * hid];
+        float[] preT = new float[padded * 4 * hid];
+        float[] gT = new float[L * 4 * hid];
+        float[] x = new float[padded];
+        for (int s = 0; s < 4; s++) {
+            for (int r = 0; r < rows; r++) {
+                x[r] = (float) rnd.nextGaussian();
+            }
+            net.recurrent(rows, h, pre);
+            net.stepWithPre(rows, x, pre, h, c, g);
+            net.recurrentGrouped(rows, hT, preT);
+            net.stepWithPreGrouped(rows, x, preT, hT, cT, gT);
+        }
+        for (int r = 0; r < rows; r++) {
+            for (int k = 0; k < hid; k++) {
+                int t = ((r / L) * hid + k) * L + r % L;
+                assertEquals(h[r * hid + k], hT[t], 2e-5, "h row " + r + " unit " + k);
+                assertEquals(c[r * hid + k], cT[t], 2e-5, "c row " + r + " unit " + k);
+            }
+        }
+        float[] y = new float[rows * out];
+        float[] yT = new float[rows * out];
+        net.head(rows, h, y, 0);
+        net.headGrouped(rows, hT, yT, new float[L]);
+        for (int i = 0; i < y.length; i++) {
+            assertEquals(y[i], yT[i], 2e-5, "y " + i);
+        }
+    }
 }

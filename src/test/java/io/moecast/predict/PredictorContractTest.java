@@ -106,6 +106,13 @@ class PredictorContractTest {
         assertArrayEquals(u1, u2, 0.0, spec);
     }
 
+    /**
+     * Predictors whose per-step smoothers run in float (the Vector API block kernels: {@code kalman}, and
+     * {@code auto} whose candidates include the same filter): shares are rounded to float (relative
+     * 6e-8) before they enter the filters, so "exactly" means to float precision there.
+     */
+    static final java.util.Set<String> FLOAT_STATE = java.util.Set.of("auto", "kalman");
+
     @ParameterizedTest
     @MethodSource("specs")
     void constantLoadsAreForecastExactly(String spec) {
@@ -116,7 +123,7 @@ class PredictorContractTest {
         double[] m = new double[15];
         for (int h : new int[] {1, 10, 1000}) {
             p.forecast(h, m, null);
-            assertArrayEquals(shares, m, 1e-9, spec + " h=" + h);
+            assertArrayEquals(shares, m, FLOAT_STATE.contains(spec) ? 3e-8 : 1e-9, spec + " h=" + h);
         }
     }
 }
