@@ -32,9 +32,12 @@ import java.util.Map;
  * </ul>
  */
 public final class BudgetCheck {
-    /** How long JMH measures. */
+    /**
+     * How long JMH measures, per benchmark (warm-up iterations x ms, measurement iterations x ms; one
+     * fork). SMOKE is for {@code moecast run --quick}: indicative figures in a two-minute run.
+     */
     public enum Effort {
-        QUICK(3, 500, 2, 500), DEFAULT(3, 1000, 3, 1000);
+        SMOKE(2, 300, 2, 300), QUICK(3, 500, 2, 500), DEFAULT(3, 1000, 3, 1000);
 
         final int warmups;
         final int warmupMs;

@@ -233,6 +233,15 @@ public final class BenchCommand implements Runnable {
 
     /** The peer runs in its own JVMs from the peer jar (libtorch never enters the main jar). */
     static List<Row> runPeer(Path jar, String size, Path dir) {
+        return runPeer(jar, size, dir, null);
+    }
+
+    /**
+     * The libtorch peer in its own JVM (its natives stay out of the main jar). {@code shape}, when not
+     * null, replaces the size's parameter subset (JMH {@code -p name=v1,v2} per entry), so a caller that
+     * needs one shape runs only that shape.
+     */
+    static List<Row> runPeer(Path jar, String size, Path dir, Map<String, String[]> shape) {
         int[] it = iterations(size);
         Path json = dir.resolve("jmh-peer.json");
         List<String> cmd = new ArrayList<>();
@@ -246,7 +255,9 @@ public final class BenchCommand implements Runnable {
                 "-wi", "" + it[0], "-w", it[1] + "s", "-i", "" + it[2], "-r", it[3] + "s", "-f", "" + it[4],
                 "-tu", "us", "-foe", "true", "-rf", "json", "-rff", json.toString(),
                 "-jvmArgsAppend", String.join(" ", Build.jvmFlags()) + " -Dai.djl.offline=true -Xmx6g"));
-        if (size.equals("quick")) {
+        if (shape != null) {
+            shape.forEach((k, v) -> cmd.addAll(List.of("-p", k + "=" + String.join(",", v))));
+        } else if (size.equals("quick")) {
             cmd.addAll(List.of("-p", "tokens=1048576", "-p", "experts=64", "-p", "k=2,8",
                     "-p", "mode=topk-softmax,softmax-topk", "-p", "impl=torch-1t"));
         } else if (!size.equals("full")) {

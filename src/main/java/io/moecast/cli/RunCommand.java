@@ -435,7 +435,8 @@ public final class RunCommand implements Runnable {
         StringBuilder full = new StringBuilder();
         for (String name : BUDGET_PRESETS) {
             System.err.printf(Locale.ROOT, "  budget %s ...%n", name);
-            BudgetCheck.Result res = withJmhLock(() -> BudgetCheck.run(Presets.get(name), Predictors.DEFAULT, 100, 0.01, "auto", BudgetCheck.Effort.QUICK), r);
+            BudgetCheck.Result res = withJmhLock(() -> BudgetCheck.run(Presets.get(name), Predictors.DEFAULT, 100, 0.01, "auto",
+                    quick ? BudgetCheck.Effort.SMOKE : BudgetCheck.Effort.QUICK), r);
             full.append(res.toText()).append('\n');
             out.add(res.toMap());
             rows.add(List.of(name, res.preset().kind().label(), String.format(Locale.ROOT, "%,.1f", res.preset().stepTimeMs()),
@@ -471,8 +472,9 @@ public final class RunCommand implements Runnable {
         rows.addAll(withJmhLock(() -> BenchCommand.runGroup(new BenchCommand.Group("run roof", BenchCommand.ROOF, roof), "quick", w.dir()), r));
         Path peer = peerJar();
         if (peer != null) {
-            rows.addAll(BenchCommand.runPeer(peer, "quick", w.dir()).stream()
-                    .filter(x -> tokens.equals(x.p("tokens")) && "2".equals(x.p("k")) && "topk-softmax".equals(x.p("mode"))).toList());
+            Map<String, String[]> shape = new LinkedHashMap<>(route);
+            shape.put("impl", new String[] {"torch-1t"});
+            rows.addAll(BenchCommand.runPeer(peer, "quick", w.dir(), shape));
         }
         List<List<String>> table = new ArrayList<>();
         DefaultCategoryDataset ds = new DefaultCategoryDataset();
