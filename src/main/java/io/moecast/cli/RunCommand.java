@@ -605,7 +605,10 @@ public final class RunCommand implements Runnable {
         Path repo = MachineInfo.repoRoot();
         for (Path dir : new Path[] {repo == null ? null : repo.resolve("traces"), Path.of("traces")}) {
             if (dir != null && Files.isRegularFile(dir.resolve(BUNDLED_1))) {
-                return dir;
+                // relative to the working directory where possible: the report names the traces, not this machine's paths
+                Path cwd = Path.of("").toAbsolutePath();
+                Path abs = dir.toAbsolutePath().normalize();
+                return abs.startsWith(cwd) ? cwd.relativize(abs) : dir;
             }
         }
         throw new UserError("moecast run: no TRACE given and the bundled traces (traces/" + BUNDLED_1
