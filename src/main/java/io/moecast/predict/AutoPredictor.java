@@ -164,6 +164,7 @@ public final class AutoPredictor extends AbstractPredictor implements Noted {
     private final double[] combBank0 = new double[NB];
     private final double[] combTrend = new double[TRENDS.length];
     private final double[] combTrendF = new double[TRENDS.length];
+    private final double[] storeTrendF = new double[TRENDS.length];
     private final double[] expScratch = new double[C];
     private final double[] powScratch = new double[C];
     private final int[] tempFull = new int[4];
@@ -174,6 +175,16 @@ public final class AutoPredictor extends AbstractPredictor implements Noted {
     private final double[] htSum;
     private final boolean[] trendOk;
     private long sumsAt = -1;
+    /**
+     * combine's normalisers, per layer, each summed in expert order as one running double (the order
+     * fixes the rounding): Σ max(0, μ) as of the flush {@link #kSumsAt}, and Σ max(0, level + f·trend)
+     * per trend for the horizon being combined; {@link #layerSumIdx}: the gather offsets of one expert
+     * across {@code D.length()} consecutive layers.
+     */
+    private final double[] kSum;
+    private final double[] tSum;
+    private final int[] layerSumIdx;
+    private long kSumsAt = -1;
     private long t;
 
     public AutoPredictor(int layers, int experts, int memory, long slotsPerStep, double confidence) {
@@ -211,6 +222,12 @@ public final class AutoPredictor extends AbstractPredictor implements Noted {
         this.hlSum = new double[TRENDS.length * layers];
         this.htSum = new double[TRENDS.length * layers];
         this.trendOk = new boolean[TRENDS.length * layers];
+        this.kSum = new double[layers];
+        this.tSum = new double[TRENDS.length * layers];
+        this.layerSumIdx = new int[D.length()];
+        for (int j = 0; j < layerSumIdx.length; j++) {
+            layerSumIdx[j] = j * experts;
+        }
         this.sampleIndex = new int[rotations * this.sample];
         for (int off = 0; off < rotations; off++) {
             for (int k = 0; k < this.sample; k++) {
@@ -670,6 +687,10 @@ public final class AutoPredictor extends AbstractPredictor implements Noted {
     private void store(Grid gr, int slot, int off) {
         int len = sample;
         float[] fc = gr.fc;
+        double[] fq = storeTrendF;
+        for (int q = 0; q < TRENDS.length; q++) {
+            fq[q] = dampMean(TRENDS[q][2], gr.g);
+        }
         for (int l = 0; l < layers; l++) {
             int b = l * experts;
             int fo = (slot * layers + l) * STORED * len;
@@ -697,7 +718,7 @@ public final class AutoPredictor extends AbstractPredictor implements Noted {
             } else {
                 layerSums();
                 for (int q = 0; q < TRENDS.length; q++) {
-                    double f = dampMean(TRENDS[q][2], gr.g);
+                    double f = fq[q];
                     // every hl + f·ht of the layer is positive for every horizon: the sum is linear in f
                     double s = trendOk[q * layers + l] ? hlSum[q * layers + l] + f * htSum[q * layers + l]
                             : positiveSum(hl, ht, q * n + b, f);
@@ -1191,6 +1212,26 @@ public final class AutoPredictor extends AbstractPredictor implements Noted {
             double phi = TRENDS[k][2];
             ft[k] = single ? damp(phi, h) : dampMean(phi, h);
         }
+        // the normalisers of the layers that use them (a sum in expert order is a chain of dependent
+        // additions: taken for several layers at once, one layer per lane)
+        boolean needK = false;
+        boolean needT0 = false;
+        boolean needT1 = false;
+        for (int l = 0; l < layers; l++) {
+            needK |= mixW[l * c + KALMAN] > 0;
+            needT0 |= mixW[l * c + TREND0] > 0;
+            needT1 |= mixW[l * c + TREND0 + 1] > 0;
+        }
+        if (needK && kSumsAt != history.processed()) {
+            positiveLayerSums(kalman.mu, null, 0, 0, kSum, 0);
+            kSumsAt = history.processed();
+        }
+        if (needT0) {
+            positiveLayerSums(hl, ht, 0, ft[0], tSum, 0);
+        }
+        if (needT1) {
+            positiveLayerSums(hl, ht, n, ft[1], tSum, layers);
+        }
         for (int l = 0; l < layers; l++) {
             int wo = l * c;
             int b = l * E;
@@ -1225,11 +1266,7 @@ public final class AutoPredictor extends AbstractPredictor implements Noted {
             double cK = 0;
             double wk = mixW[wo + KALMAN];
             if (wk > 0) {
-                double sk = 0;
-                for (int e = 0; e < E; e++) {
-                    float v = kalman.mu[b + e];
-                    sk += v > 0 ? v : 0;
-                }
+                double sk = kSum[l];
                 if (sk > 0) {
                     cK = wk / sk;
                 } else {
@@ -1240,11 +1277,7 @@ public final class AutoPredictor extends AbstractPredictor implements Noted {
                 ct[k] = 0;
                 double wt = mixW[wo + TREND0 + k];
                 if (wt > 0) {
-                    double st = 0;
-                    for (int e = 0; e < E; e++) {
-                        double v = hl[k * n + b + e] + ft[k] * ht[k * n + b + e];
-                        st += v > 0 ? v : 0;
-                    }
+                    double st = tSum[k * layers + l];
                     if (st > 0) {
                         ct[k] = wt / st;
                     } else {
@@ -1300,6 +1333,43 @@ public final class AutoPredictor extends AbstractPredictor implements Noted {
             }
         }
         normalize(out, off, layers, experts);
+    }
+
+    /**
+     * For every layer l, into out[oo + l]: Σₑ max(0, a[o + l·E + e] + f·t[o + l·E + e]) (t may be null),
+     * in double, added in expert order e = 0, 1, … as one running sum (values that are not positive
+     * count 0): per layer the same additions as a plain loop, {@code D.length()} layers at once.
+     */
+    private void positiveLayerSums(float[] a, float[] t, int o, double f, double[] out, int oo) {
+        int E = experts;
+        int l = 0;
+        if (FD.length() == D.length()) {
+            int w = D.length();
+            for (; l + w <= layers; l += w) {
+                int base = o + l * E;
+                DoubleVector acc = DoubleVector.zero(D);
+                for (int e = 0; e < E; e++) {
+                    DoubleVector v = (DoubleVector) FloatVector.fromArray(FD, a, base + e, layerSumIdx, 0)
+                            .convertShape(VectorOperators.F2D, D, 0);
+                    if (t != null) {
+                        DoubleVector d = (DoubleVector) FloatVector.fromArray(FD, t, base + e, layerSumIdx, 0)
+                                .convertShape(VectorOperators.F2D, D, 0);
+                        v = v.add(d.mul(f));
+                    }
+                    acc = acc.add(positive(v));
+                }
+                acc.intoArray(out, oo + l);
+            }
+        }
+        for (; l < layers; l++) {
+            int b = o + l * E;
+            double s = 0;
+            for (int e = 0; e < E; e++) {
+                double v = t == null ? a[b + e] : a[b + e] + f * t[b + e];
+                s += v > 0 ? v : 0;
+            }
+            out[oo + l] = s;
+        }
     }
 
     /** Eight (one double vector's worth of) floats widened to doubles. */
@@ -1395,6 +1465,7 @@ public final class AutoPredictor extends AbstractPredictor implements Noted {
         Arrays.fill(epochStart, 0);
         Arrays.fill(decayNow, 1.0);
         sumsAt = -1;
+        kSumsAt = -1;
         t = 0;
         for (Grid g : grids) {
             g.clear();

@@ -55,6 +55,73 @@ final class Kernels {
         }
     }
 
+    /**
+     * {@link #slideRow} with the leaving row kept as counts: old[oo+i] is the share
+     * {@code counts[oo + l·E + e]·rowInv[io + l]} (the exact double the share was), layer by layer.
+     */
+    static void slideRowCounts(double[] s, double[] acc, int[] counts, int oo, double[] rowInv, int io, int layers, int experts,
+                               double inv, double[] store, int so, double[] out, int ro) {
+        int ub = DI.length() == D.length() ? D.loopBound(experts) : 0;
+        for (int l = 0, b = 0; l < layers; l++, b += experts) {
+            double ci = rowInv[io + l];
+            int e = 0;
+            for (; e < ub; e += D.length()) {
+                int i = b + e;
+                DoubleVector sv = DoubleVector.fromArray(D, s, i);
+                DoubleVector p = sv.mul(inv);
+                DoubleVector o = ((DoubleVector) IntVector.fromArray(DI, counts, oo + i).convertShape(VectorOperators.I2D, D, 0)).mul(ci);
+                DoubleVector.fromArray(D, acc, i).add(p).intoArray(acc, i);
+                sv.add(p.sub(o)).intoArray(s, i);
+                if (store != null) {
+                    p.intoArray(store, so + i);
+                }
+                if (out != null) {
+                    p.intoArray(out, ro + i);
+                }
+            }
+            for (; e < experts; e++) {
+                int i = b + e;
+                double p = s[i] * inv;
+                double o = counts[oo + i] * ci;
+                acc[i] += p;
+                s[i] += p - o;
+                if (store != null) {
+                    store[so + i] = p;
+                }
+                if (out != null) {
+                    out[ro + i] = p;
+                }
+            }
+        }
+    }
+
+    /**
+     * One step into a window kept as counts, over i in [b, b+len): sum[i] += share[i] − ring[o+i]·oldInv
+     * (the leaving share, exactly as it was computed), or sum[i] += share[i] while the window fills
+     * (oldInv NaN); then ring[o+i] = counts[i].
+     */
+    static void windowIn(double[] sum, double[] share, int[] counts, int[] ring, int o, double oldInv, int b, int len) {
+        boolean evict = !Double.isNaN(oldInv);
+        int e = 0;
+        if (DI.length() == D.length()) {
+            for (int ub = D.loopBound(len); e < ub; e += D.length()) {
+                int i = b + e;
+                DoubleVector x = DoubleVector.fromArray(D, share, i);
+                if (evict) {
+                    DoubleVector old = ((DoubleVector) IntVector.fromArray(DI, ring, o + i).convertShape(VectorOperators.I2D, D, 0)).mul(oldInv);
+                    x = x.sub(old);
+                }
+                DoubleVector.fromArray(D, sum, i).add(x).intoArray(sum, i);
+                IntVector.fromArray(DI, counts, i).intoArray(ring, o + i);
+            }
+        }
+        for (; e < len; e++) {
+            int i = b + e;
+            sum[i] += evict ? share[i] - ring[o + i] * oldInv : share[i];
+            ring[o + i] = counts[i];
+        }
+    }
+
     /** Scalar reference of {@link #slideRow}. */
     static void slideRowScalar(double[] s, double[] acc, double[] old, int oo, double inv,
                                double[] store, int so, double[] out, int ro, int n) {
@@ -78,6 +145,15 @@ final class Kernels {
      * Throws on a negative count (before writing that layer).
      */
     static void sharesAndSum(int[] counts, double[] share, double[] cum, int layers, int experts) {
+        sharesAndSum(counts, share, cum, null, layers, experts);
+    }
+
+    /**
+     * {@link #sharesAndSum(int[], double[], double[], int, int)}, and each layer's 1/Σc into
+     * {@code inv[layer]} when given (0 for a layer that routed nothing): {@code share[i] == counts[i]·inv}
+     * exactly, so a predictor may keep the counts (4 bytes) instead of the shares (8) and recover them.
+     */
+    static void sharesAndSum(int[] counts, double[] share, double[] cum, double[] invOut, int layers, int experts) {
         int ub = experts >= D.length() && DI.length() == D.length() ? D.loopBound(experts) : 0;
         for (int l = 0, o = 0; l < layers; l++, o += experts) {
             // the layer total, exact in double (a sum of ints below 2^53); the smallest count
@@ -112,9 +188,15 @@ final class Kernels {
                 for (e = 0; e < experts; e++) {
                     cum[o + e] += 1.0 / experts;
                 }
+                if (invOut != null) {
+                    invOut[l] = 0;
+                }
                 continue;
             }
             double inv = 1.0 / s;
+            if (invOut != null) {
+                invOut[l] = inv;
+            }
             e = 0;
             for (; e < ub; e += D.length()) {
                 DoubleVector x = ((DoubleVector) IntVector.fromArray(DI, counts, o + e).convertShape(VectorOperators.I2D, D, 0)).mul(inv);
