@@ -178,12 +178,10 @@ public final class AutoPredictor extends AbstractPredictor implements Noted {
     /**
      * combine's normalisers, per layer, each summed in expert order as one running double (the order
      * fixes the rounding): Σ max(0, μ) as of the flush {@link #kSumsAt}, and Σ max(0, level + f·trend)
-     * per trend for the horizon being combined; {@link #layerSumIdx}: the gather offsets of one expert
-     * across {@code D.length()} consecutive layers.
+     * per trend for the horizon being combined.
      */
     private final double[] kSum;
     private final double[] tSum;
-    private final int[] layerSumIdx;
     private long kSumsAt = -1;
     private long t;
 
@@ -224,10 +222,6 @@ public final class AutoPredictor extends AbstractPredictor implements Noted {
         this.trendOk = new boolean[TRENDS.length * layers];
         this.kSum = new double[layers];
         this.tSum = new double[TRENDS.length * layers];
-        this.layerSumIdx = new int[D.length()];
-        for (int j = 0; j < layerSumIdx.length; j++) {
-            layerSumIdx[j] = j * experts;
-        }
         this.sampleIndex = new int[rotations * this.sample];
         for (int off = 0; off < rotations; off++) {
             for (int k = 0; k < this.sample; k++) {
@@ -302,6 +296,15 @@ public final class AutoPredictor extends AbstractPredictor implements Noted {
         final float[] mw;
         /** running sums of the sampled experts at each slot's origin: cum0[(slot*layers + l)*sample + k] */
         final double[] cum0;
+        /**
+         * what the restarted candidates subtract, for the sampled experts, as of each slot's origin:
+         * cumStart at cs0[(slot*layers + l)*sample + k], bank0 of EMA q at b0s[((slot*layers + l)*NB + q)*sample + k].
+         * They change only at a change of the layer's state, after which the slot is not scored, so
+         * these are the values the scoring would read from the state (kept here: read from the state,
+         * they are cache misses at every scoring)
+         */
+        final double[] cs0;
+        final float[] b0s;
         final long[] origin;
         final int[] slotEpoch;
         int head;
@@ -337,6 +340,8 @@ public final class AutoPredictor extends AbstractPredictor implements Noted {
             this.dAt = new double[slots * NB * layers];
             this.mw = new float[slots * m * layers * c];
             this.cum0 = new double[Math.multiplyExact(slots * layers, sample)];
+            this.cs0 = new double[Math.multiplyExact(slots * layers, sample)];
+            this.b0s = new float[Math.multiplyExact(Math.multiplyExact(slots * layers, NB), sample)];
             this.origin = new long[slots];
             this.slotEpoch = new int[slots * layers];
             this.score = new double[layers * c];
@@ -702,6 +707,10 @@ public final class AutoPredictor extends AbstractPredictor implements Noted {
                     fc[fo + (S_BANK0 + q) * len + k] = bank[q * n + i];
                 }
                 gr.cum0[co + k] = cum[i];
+                gr.cs0[co + k] = cumStart[i];
+                for (int q = 1; q < NB; q++) {
+                    gr.b0s[((slot * layers + l) * NB + q) * len + k] = bank0[q * n + i];
+                }
             }
             // the normalised candidates need the whole layer
             if (len == experts) {
@@ -828,7 +837,7 @@ public final class AutoPredictor extends AbstractPredictor implements Noted {
         }
         double invSince = 1.0 / (to - epochStart[l]);
         for (int k = 0; k < len; k++) {
-            vals[MEAN_SINCE * len + k] = (float) ((c0[co + k] - cumStart[b + sampled(off, k)]) * invSince);
+            vals[MEAN_SINCE * len + k] = (float) ((c0[co + k] - gr.cs0[co + k]) * invSince);
         }
         for (int q = 0; q < NB; q++) {
             double w = gr.wAt[slot * NB + q];
@@ -858,8 +867,9 @@ public final class AutoPredictor extends AbstractPredictor implements Noted {
                     }
                 } else {
                     float d = (float) dc;
+                    int bo = ((slot * layers + l) * NB + q) * len;
                     for (int k = 0; k < len; k++) {
-                        vals[ro + k] = (fc[so + k] - d * bank0[q * n + b + sampled(off, k)]) * inv;
+                        vals[ro + k] = (fc[so + k] - d * gr.b0s[bo + k]) * inv;
                     }
                 }
             } else {
@@ -1338,28 +1348,49 @@ public final class AutoPredictor extends AbstractPredictor implements Noted {
     /**
      * For every layer l, into out[oo + l]: Σₑ max(0, a[o + l·E + e] + f·t[o + l·E + e]) (t may be null),
      * in double, added in expert order e = 0, 1, … as one running sum (values that are not positive
-     * count 0): per layer the same additions as a plain loop, {@code D.length()} layers at once.
+     * count 0): per layer the same additions as a plain loop, four layers at a time.
      */
     private void positiveLayerSums(float[] a, float[] t, int o, double f, double[] out, int oo) {
         int E = experts;
         int l = 0;
-        if (FD.length() == D.length()) {
-            int w = D.length();
-            for (; l + w <= layers; l += w) {
-                int base = o + l * E;
-                DoubleVector acc = DoubleVector.zero(D);
+        // four independent running sums (four layers) in flight: the adds overlap instead of waiting
+        // on each other, each layer's sum still added in expert order
+        for (; l + 4 <= layers; l += 4) {
+            int b0 = o + l * E;
+            int b1 = b0 + E;
+            int b2 = b1 + E;
+            int b3 = b2 + E;
+            double s0 = 0;
+            double s1 = 0;
+            double s2 = 0;
+            double s3 = 0;
+            if (t == null) {
                 for (int e = 0; e < E; e++) {
-                    DoubleVector v = (DoubleVector) FloatVector.fromArray(FD, a, base + e, layerSumIdx, 0)
-                            .convertShape(VectorOperators.F2D, D, 0);
-                    if (t != null) {
-                        DoubleVector d = (DoubleVector) FloatVector.fromArray(FD, t, base + e, layerSumIdx, 0)
-                                .convertShape(VectorOperators.F2D, D, 0);
-                        v = v.add(d.mul(f));
-                    }
-                    acc = acc.add(positive(v));
+                    double v0 = a[b0 + e];
+                    double v1 = a[b1 + e];
+                    double v2 = a[b2 + e];
+                    double v3 = a[b3 + e];
+                    s0 += v0 > 0 ? v0 : 0;
+                    s1 += v1 > 0 ? v1 : 0;
+                    s2 += v2 > 0 ? v2 : 0;
+                    s3 += v3 > 0 ? v3 : 0;
                 }
-                acc.intoArray(out, oo + l);
+            } else {
+                for (int e = 0; e < E; e++) {
+                    double v0 = a[b0 + e] + f * t[b0 + e];
+                    double v1 = a[b1 + e] + f * t[b1 + e];
+                    double v2 = a[b2 + e] + f * t[b2 + e];
+                    double v3 = a[b3 + e] + f * t[b3 + e];
+                    s0 += v0 > 0 ? v0 : 0;
+                    s1 += v1 > 0 ? v1 : 0;
+                    s2 += v2 > 0 ? v2 : 0;
+                    s3 += v3 > 0 ? v3 : 0;
+                }
             }
+            out[oo + l] = s0;
+            out[oo + l + 1] = s1;
+            out[oo + l + 2] = s2;
+            out[oo + l + 3] = s3;
         }
         for (; l < layers; l++) {
             int b = o + l * E;

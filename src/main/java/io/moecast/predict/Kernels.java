@@ -96,6 +96,70 @@ final class Kernels {
     }
 
     /**
+     * {@code rows} consecutive {@link #slideRowCounts} rows (2 to 4) in one pass over the series, none
+     * stored, only the last written out (when {@code out} is given): per series the same operations in
+     * the same order as row after row, with s and acc read and written once instead of once per row.
+     * Row j leaves ring row {@code oo[j]} (offset into counts) with 1/Σ at rowInv[io[j] + layer].
+     */
+    static void slideRowsCounts(double[] s, double[] acc, int[] counts, int[] oo, double[] rowInv, int[] io, int rows,
+                                int layers, int experts, double inv, double[] out, int ro) {
+        int ub = DI.length() == D.length() ? D.loopBound(experts) : 0;
+        int o0 = oo[0];
+        int o1 = oo[1];
+        int o2 = rows > 2 ? oo[2] : 0;
+        int o3 = rows > 3 ? oo[3] : 0;
+        for (int l = 0, b = 0; l < layers; l++, b += experts) {
+            double c0 = rowInv[io[0] + l];
+            double c1 = rowInv[io[1] + l];
+            double c2 = rows > 2 ? rowInv[io[2] + l] : 0;
+            double c3 = rows > 3 ? rowInv[io[3] + l] : 0;
+            int e = 0;
+            for (; e < ub; e += D.length()) {
+                int i = b + e;
+                DoubleVector sv = DoubleVector.fromArray(D, s, i);
+                DoubleVector av = DoubleVector.fromArray(D, acc, i);
+                DoubleVector p = sv.mul(inv);
+                av = av.add(p);
+                sv = sv.add(p.sub(((DoubleVector) IntVector.fromArray(DI, counts, o0 + i).convertShape(VectorOperators.I2D, D, 0)).mul(c0)));
+                p = sv.mul(inv);
+                av = av.add(p);
+                sv = sv.add(p.sub(((DoubleVector) IntVector.fromArray(DI, counts, o1 + i).convertShape(VectorOperators.I2D, D, 0)).mul(c1)));
+                if (rows > 2) {
+                    p = sv.mul(inv);
+                    av = av.add(p);
+                    sv = sv.add(p.sub(((DoubleVector) IntVector.fromArray(DI, counts, o2 + i).convertShape(VectorOperators.I2D, D, 0)).mul(c2)));
+                    if (rows > 3) {
+                        p = sv.mul(inv);
+                        av = av.add(p);
+                        sv = sv.add(p.sub(((DoubleVector) IntVector.fromArray(DI, counts, o3 + i).convertShape(VectorOperators.I2D, D, 0)).mul(c3)));
+                    }
+                }
+                sv.intoArray(s, i);
+                av.intoArray(acc, i);
+                if (out != null) {
+                    p.intoArray(out, ro + i);
+                }
+            }
+            for (; e < experts; e++) {
+                int i = b + e;
+                double sv = s[i];
+                double av = acc[i];
+                double p = 0;
+                for (int j = 0; j < rows; j++) {
+                    p = sv * inv;
+                    av += p;
+                    sv += p - counts[oo[j] + i] * rowInv[io[j] + l];
+                }
+                s[i] = sv;
+                acc[i] = av;
+                if (out != null) {
+                    out[ro + i] = p;
+                }
+            }
+        }
+    }
+
+    /**
      * One step into a window kept as counts, over i in [b, b+len): sum[i] += share[i] − ring[o+i]·oldInv
      * (the leaving share, exactly as it was computed), or sum[i] += share[i] while the window fills
      * (oldInv NaN); then ring[o+i] = counts[i].

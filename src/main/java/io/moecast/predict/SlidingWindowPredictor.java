@@ -32,6 +32,8 @@ public final class SlidingWindowPredictor extends AbstractPredictor {
     private final double[] acc;
     private final double[] last;
     private double[] preds = new double[0];
+    private final int[] multiOff = new int[4];
+    private final int[] multiInv = new int[4];
     private int pos;
     private int filled;
     private int sinceExact;
@@ -116,6 +118,32 @@ public final class SlidingWindowPredictor extends AbstractPredictor {
         // the next row (k+1 = horizon) that must be written out, in ascending order
         int nextRec = nextWanted(hs, 0);
         for (int k = 0; k < kmax; k++) {
+            // up to four rows that leave observed shares, store nothing and write out nothing but
+            // (maybe) the last go through the series together
+            if (path == null && k >= stored && k < m) {
+                int rows = 1;
+                while (rows < 4 && k + rows < kmax && k + rows < m && k + rows >= stored && k + rows != nextRec) {
+                    rows++;
+                }
+                // rows k .. k+rows−1 with k+rows−1 (the last) the only one that may be emitted
+                if (rows > 1) {
+                    for (int j = 0; j < rows; j++) {
+                        int r = oldest + k + j >= window ? oldest + k + j - window : oldest + k + j;
+                        multiOff[j] = r * n;
+                        multiInv[j] = r * layers;
+                    }
+                    int last = k + rows - 1;
+                    boolean emitLast = last + 1 == nextRec;
+                    Kernels.slideRowsCounts(s, acc, ring, multiOff, rowInv, multiInv, rows, layers, experts, inv,
+                            emitLast ? row : null, 0);
+                    k = last;
+                    if (emitLast) {
+                        emit(hs, k + 1, means, steps, row, 0);
+                        nextRec = nextWanted(hs, k + 1);
+                    }
+                    continue;
+                }
+            }
             // the value leaving: an observed share (kept as counts) for k < m, else a prediction
             final int r = k < m ? (oldest + k >= window ? oldest + k - window : oldest + k) : -1;
             final int oo = k < m ? r * n : ((k - m) % m) * n;
