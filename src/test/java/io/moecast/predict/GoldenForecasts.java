@@ -135,6 +135,51 @@ final class GoldenForecasts {
         return DoubleVector.SPECIES_PREFERRED.length() + "d" + FloatVector.SPECIES_PREFERRED.length() + "f";
     }
 
+    /**
+     * Two weighted sums of every output vector (weights fixed pseudo-random in [1, 2)): what the test
+     * compares, within a relative tolerance, since the last bits of some forecasts depend on when the
+     * JIT compiles the Vector API code (interpreted reductions add lanes in another order).
+     */
+    static final class Checksums implements Sink {
+        final List<double[]> sums = new java.util.ArrayList<>();
+
+        @Override
+        public void accept(double[] v, int len) {
+            double a = 0;
+            double b = 0;
+            long x = 0x9E3779B97F4A7C15L;
+            for (int i = 0; i < len; i++) {
+                x ^= x << 13;
+                x ^= x >>> 7;
+                x ^= x << 17;
+                double w1 = 1 + (x >>> 11) * 0x1.0p-53;
+                double w2 = 1 + ((x * 0xD1B54A32D192ED03L) >>> 11) * 0x1.0p-53;
+                a += w1 * v[i];
+                b += w2 * v[i];
+            }
+            sums.add(new double[] {a, b});
+        }
+    }
+
+    /** "run/predictor index sum1 sum2" per output vector, every run and predictor. */
+    static List<String> checksums() {
+        List<String> out = new java.util.ArrayList<>();
+        for (String p : PREDICTORS) {
+            for (String run : List.of("trace", "synthetic")) {
+                Checksums c = new Checksums();
+                if (run.equals("trace")) {
+                    traceRun(p, c);
+                } else {
+                    syntheticRun(p, c);
+                }
+                for (int i = 0; i < c.sums.size(); i++) {
+                    out.add(run + "/" + p + " " + i + " " + Double.toHexString(c.sums.get(i)[0]) + " " + Double.toHexString(c.sums.get(i)[1]));
+                }
+            }
+        }
+        return out;
+    }
+
     static Map<String, Long> hashes() {
         Map<String, Long> out = new LinkedHashMap<>();
         for (String p : PREDICTORS) {
@@ -167,6 +212,7 @@ final class GoldenForecasts {
                     }
                 }
             }
+            case "checksums" -> checksums().forEach(System.out::println);
             case "hashes" -> {
                 System.out.println("vector shape " + vectorShape());
                 hashes().forEach((k, v) -> System.out.printf("%s 0x%016xL%n", k, v));
