@@ -8,8 +8,9 @@ import jdk.incubator.vector.VectorSpecies;
 
 /**
  * The fluctuation-to-noise ratio of every MoE layer over a sliding window, the statistic the state
- * detectors ({@link StateDetectors}) threshold. Streaming: O(layers·experts·window) memory,
- * O(layers·experts) work per step, no allocation after construction.
+ * detectors ({@link StateDetectors}) threshold. Streaming: O(layers·experts·window) memory (the
+ * window as counts, 4 bytes a value, when fed counts; as proportions, 8, when fed proportions),
+ * O(layers·experts) work per step, no allocation after the first step.
  *
  * <p>For layer l at step t, over the window of the last w steps (w = {@link #window()}), with
  * p<sub>s,e</sub> expert e's share of the layer's routed tokens at step s:
