@@ -2,6 +2,7 @@ package io.moecast.predict;
 
 import jdk.incubator.vector.DoubleVector;
 import jdk.incubator.vector.IntVector;
+import jdk.incubator.vector.ShortVector;
 import jdk.incubator.vector.VectorOperators;
 import jdk.incubator.vector.VectorSpecies;
 
@@ -15,6 +16,11 @@ final class Kernels {
     static final VectorSpecies<Double> D = DoubleVector.SPECIES_PREFERRED;
     /** int lanes matching {@link #D} (same lane count, half the bits) */
     static final VectorSpecies<Integer> DI = VectorSpecies.of(int.class, jdk.incubator.vector.VectorShape.forBitSize(D.vectorBitSize() / 2));
+    /** short (char) lanes matching {@link #D} (same lane count, a quarter of the bits) */
+    static final VectorSpecies<Short> DS = VectorSpecies.of(short.class,
+            jdk.incubator.vector.VectorShape.forBitSize(Math.max(64, D.vectorBitSize() / 4)));
+    /** whether the char kernels can run on vectors (lane counts match) */
+    static final boolean CHARS = DS.length() == D.length() && DI.length() == D.length();
 
     private Kernels() {
     }
@@ -101,9 +107,9 @@ final class Kernels {
      * the same order as row after row, with s and acc read and written once instead of once per row.
      * Row j leaves ring row {@code oo[j]} (offset into counts) with 1/Σ at rowInv[io[j] + layer].
      */
-    static void slideRowsCounts(double[] s, double[] acc, int[] counts, int[] oo, double[] rowInv, int[] io, int rows,
+    static void slideRowsCounts(double[] s, double[] acc, char[] counts, int[] oo, double[] rowInv, int[] io, int rows,
                                 int layers, int experts, double inv, double[] out, int ro) {
-        int ub = DI.length() == D.length() ? D.loopBound(experts) : 0;
+        int ub = CHARS ? D.loopBound(experts) : 0;
         int o0 = oo[0];
         int o1 = oo[1];
         int o2 = rows > 2 ? oo[2] : 0;
@@ -120,18 +126,18 @@ final class Kernels {
                 DoubleVector av = DoubleVector.fromArray(D, acc, i);
                 DoubleVector p = sv.mul(inv);
                 av = av.add(p);
-                sv = sv.add(p.sub(((DoubleVector) IntVector.fromArray(DI, counts, o0 + i).convertShape(VectorOperators.I2D, D, 0)).mul(c0)));
+                sv = sv.add(p.sub(widen(counts, o0 + i).mul(c0)));
                 p = sv.mul(inv);
                 av = av.add(p);
-                sv = sv.add(p.sub(((DoubleVector) IntVector.fromArray(DI, counts, o1 + i).convertShape(VectorOperators.I2D, D, 0)).mul(c1)));
+                sv = sv.add(p.sub(widen(counts, o1 + i).mul(c1)));
                 if (rows > 2) {
                     p = sv.mul(inv);
                     av = av.add(p);
-                    sv = sv.add(p.sub(((DoubleVector) IntVector.fromArray(DI, counts, o2 + i).convertShape(VectorOperators.I2D, D, 0)).mul(c2)));
+                    sv = sv.add(p.sub(widen(counts, o2 + i).mul(c2)));
                     if (rows > 3) {
                         p = sv.mul(inv);
                         av = av.add(p);
-                        sv = sv.add(p.sub(((DoubleVector) IntVector.fromArray(DI, counts, o3 + i).convertShape(VectorOperators.I2D, D, 0)).mul(c3)));
+                        sv = sv.add(p.sub(widen(counts, o3 + i).mul(c3)));
                     }
                 }
                 sv.intoArray(s, i);
@@ -159,31 +165,89 @@ final class Kernels {
         }
     }
 
+    /** {@link #slideRowCounts} with the leaving row kept as 16-bit counts. */
+    static void slideRowCounts16(double[] s, double[] acc, char[] counts, int oo, double[] rowInv, int io, int layers, int experts,
+                                 double inv, double[] store, int so, double[] out, int ro) {
+        int ub = CHARS ? D.loopBound(experts) : 0;
+        for (int l = 0, b = 0; l < layers; l++, b += experts) {
+            double ci = rowInv[io + l];
+            int e = 0;
+            for (; e < ub; e += D.length()) {
+                int i = b + e;
+                DoubleVector sv = DoubleVector.fromArray(D, s, i);
+                DoubleVector p = sv.mul(inv);
+                DoubleVector o = widen(counts, oo + i).mul(ci);
+                DoubleVector.fromArray(D, acc, i).add(p).intoArray(acc, i);
+                sv.add(p.sub(o)).intoArray(s, i);
+                if (store != null) {
+                    p.intoArray(store, so + i);
+                }
+                if (out != null) {
+                    p.intoArray(out, ro + i);
+                }
+            }
+            for (; e < experts; e++) {
+                int i = b + e;
+                double p = s[i] * inv;
+                double o = counts[oo + i] * ci;
+                acc[i] += p;
+                s[i] += p - o;
+                if (store != null) {
+                    store[so + i] = p;
+                }
+                if (out != null) {
+                    out[ro + i] = p;
+                }
+            }
+        }
+    }
+
+    /** Eight (one double vector's worth of) unsigned 16-bit counts as doubles. */
+    static DoubleVector widen(char[] a, int at) {
+        return (DoubleVector) ((IntVector) ShortVector.fromCharArray(DS, a, at).convertShape(VectorOperators.S2I, DI, 0))
+                .lanewise(VectorOperators.AND, 0xFFFF).convertShape(VectorOperators.I2D, D, 0);
+    }
+
     /**
-     * One step into a window kept as counts, over i in [b, b+len): sum[i] += share[i] − ring[o+i]·oldInv
-     * (the leaving share, exactly as it was computed), or sum[i] += share[i] while the window fills
-     * (oldInv NaN); then ring[o+i] = counts[i].
+     * One step into a window kept as 16-bit counts, over i in [b, b+len): sum[i] += share[i] − old·oldInv
+     * with old the leaving count (from {@code oldWide} when that row was kept as ints, else from
+     * {@code ring}), or sum[i] += share[i] while the window fills (oldInv NaN); then ring[o+i] =
+     * counts[i] (the low 16 bits). Returns the largest count (the row goes to ints if it exceeds 65,535).
      */
-    static void windowIn(double[] sum, double[] share, int[] counts, int[] ring, int o, double oldInv, int b, int len) {
+    static int windowIn16(double[] sum, double[] share, int[] counts, char[] ring, int[] oldWide, int o, double oldInv, int b, int len) {
         boolean evict = !Double.isNaN(oldInv);
         int e = 0;
-        if (DI.length() == D.length()) {
+        int max = 0;
+        if (CHARS) {
+            IntVector mx = IntVector.zero(DI);
             for (int ub = D.loopBound(len); e < ub; e += D.length()) {
                 int i = b + e;
                 DoubleVector x = DoubleVector.fromArray(D, share, i);
                 if (evict) {
-                    DoubleVector old = ((DoubleVector) IntVector.fromArray(DI, ring, o + i).convertShape(VectorOperators.I2D, D, 0)).mul(oldInv);
-                    x = x.sub(old);
+                    DoubleVector old = oldWide != null
+                            ? (DoubleVector) IntVector.fromArray(DI, oldWide, o + i).convertShape(VectorOperators.I2D, D, 0)
+                            : widen(ring, o + i);
+                    x = x.sub(old.mul(oldInv));
                 }
                 DoubleVector.fromArray(D, sum, i).add(x).intoArray(sum, i);
-                IntVector.fromArray(DI, counts, i).intoArray(ring, o + i);
+                IntVector c = IntVector.fromArray(DI, counts, i);
+                mx = mx.max(c);
+                ((ShortVector) c.convertShape(VectorOperators.I2S, DS, 0)).intoCharArray(ring, o + i);
             }
+            max = mx.reduceLanes(VectorOperators.MAX);
         }
         for (; e < len; e++) {
             int i = b + e;
-            sum[i] += evict ? share[i] - ring[o + i] * oldInv : share[i];
-            ring[o + i] = counts[i];
+            if (evict) {
+                double old = oldWide != null ? oldWide[o + i] : ring[o + i];
+                sum[i] += share[i] - old * oldInv;
+            } else {
+                sum[i] += share[i];
+            }
+            ring[o + i] = (char) counts[i];
+            max = Math.max(max, counts[i]);
         }
+        return max;
     }
 
     /** Scalar reference of {@link #slideRow}. */

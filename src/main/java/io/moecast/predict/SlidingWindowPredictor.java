@@ -13,9 +13,10 @@ import java.util.Arrays;
  *
  * <p>Cost: O(n) per observed step; a forecast h steps ahead costs O(h·n) (all requested horizons of
  * one call share one pass; up to four rows of the sliding go through the series together), plus
- * O(min(w, h−w)·n) scratch when h exceeds the window. The window holds the counts and each row's
- * 1/Σ per layer, from which every share comes back exactly (w·n ints: 59 MB at 58 × 256 and w = 1000,
- * half the memory traffic of the shares themselves). Parameter:
+ * O(min(w, h−w)·n) scratch when h exceeds the window. The window holds the counts (16-bit; a step
+ * with a count above 65,535 as ints) and each row's 1/Σ per layer, from which every share comes back
+ * exactly (w·n chars: 30 MB at 58 × 256 and w = 1000, a quarter of the memory traffic of the shares
+ * themselves). Parameter:
  * {@code window} (default 1000; the paper does not state its window).
  */
 public final class SlidingWindowPredictor extends AbstractPredictor {
@@ -23,11 +24,15 @@ public final class SlidingWindowPredictor extends AbstractPredictor {
     static final int EXACT_EVERY = 16;
     private final int window;
     /**
-     * The window's counts, row r at [r·n ..]: with {@link #rowInv} they give back each share exactly
-     * (count · 1/Σ is how the share was computed; a layer that routed nothing is kept as counts of 1
-     * with 1/E), at half the memory traffic of the shares (the ring is w·n: 59 MB at 58 × 256).
+     * The window's counts, row r at [r·n ..], as unsigned 16-bit values: with {@link #rowInv} they give
+     * back each share exactly (count · 1/Σ is how the share was computed; a layer that routed nothing
+     * is kept as counts of 1 with 1/E), at a quarter of the memory traffic of the shares (w·n chars:
+     * 30 MB at 58 × 256). A row with a count above 65,535 is kept as ints in {@link #wide} instead.
      */
-    private final int[] ring;
+    private final char[] ring;
+    /** rows kept as ints (allocated when a row first needs it) */
+    private int[] wide;
+    private final boolean[] rowWide;
     /** 1/Σ of each row's layers: rowInv[r·layers + l] */
     private final double[] rowInv;
     private final double[] sum;
@@ -47,7 +52,8 @@ public final class SlidingWindowPredictor extends AbstractPredictor {
             throw new IllegalArgumentException("window must be >= 1: " + window);
         }
         this.window = window;
-        this.ring = new int[Math.multiplyExact(window, n)];
+        this.ring = new char[Math.multiplyExact(window, n)];
+        this.rowWide = new boolean[window];
         this.rowInv = new double[Math.multiplyExact(window, layers)];
         this.sum = new double[n];
         this.s = new double[n];
@@ -64,15 +70,29 @@ public final class SlidingWindowPredictor extends AbstractPredictor {
         int o = pos * n;
         int io = pos * layers;
         boolean evict = filled == window;
+        int[] oldWide = evict && rowWide[pos] ? wide : null;
+        int max = 0;
         for (int l = 0, b = 0; l < layers; l++, b += experts) {
             double inv = layerInv[l];
             // sum += share − (the share leaving the window), per element as with the shares kept
-            Kernels.windowIn(sum, share, counts, ring, o, evict ? rowInv[io + l] : Double.NaN, b, experts);
+            max = Math.max(max, Kernels.windowIn16(sum, share, counts, ring, oldWide, o, evict ? rowInv[io + l] : Double.NaN, b, experts));
             if (inv == 0) {
-                Arrays.fill(ring, o + b, o + b + experts, 1);
+                Arrays.fill(ring, o + b, o + b + experts, (char) 1);
                 inv = 1.0 / experts;
             }
             rowInv[io + l] = inv;
+        }
+        rowWide[pos] = max > Character.MAX_VALUE;
+        if (rowWide[pos]) {
+            if (wide == null) {
+                wide = new int[ring.length];
+            }
+            System.arraycopy(counts, 0, wide, o, n);
+            for (int l = 0; l < layers; l++) {
+                if (layerInv[l] == 0) {
+                    Arrays.fill(wide, o + l * experts, o + (l + 1) * experts, 1);
+                }
+            }
         }
         if (!evict) {
             filled++;
@@ -91,7 +111,7 @@ public final class SlidingWindowPredictor extends AbstractPredictor {
             for (int l = 0, b = 0; l < layers; l++, b += experts) {
                 double ci = rowInv[r * layers + l];
                 for (int i = b; i < b + experts; i++) {
-                    sum[i] += ring[o + i] * ci;
+                    sum[i] += (rowWide[r] ? wide[o + i] : ring[o + i]) * ci;
                 }
             }
         }
@@ -123,9 +143,10 @@ public final class SlidingWindowPredictor extends AbstractPredictor {
         for (int k = 0; k < kmax; k++) {
             // up to four rows that leave observed shares, store nothing and write out nothing but
             // (maybe) the last go through the series together
-            if (path == null && k >= stored && k < m) {
+            if (path == null && k >= stored && k < m && !rowWide[ringRow(oldest, k)]) {
                 int rows = 1;
-                while (rows < 4 && k + rows < kmax && k + rows < m && k + rows >= stored && k + rows != nextRec) {
+                while (rows < 4 && k + rows < kmax && k + rows < m && k + rows >= stored && k + rows != nextRec
+                        && !rowWide[ringRow(oldest, k + rows)]) {
                     rows++;
                 }
                 // rows k .. k+rows−1 with k+rows−1 (the last) the only one that may be emitted
@@ -155,8 +176,10 @@ public final class SlidingWindowPredictor extends AbstractPredictor {
             final boolean emit = path != null || k + 1 == nextRec;
             final double[] out = !emit ? null : path != null ? path : row;
             final int ro = path != null ? k * n : 0;
-            if (k < m) {
-                Kernels.slideRowCounts(s, acc, ring, oo, rowInv, r * layers, layers, experts, inv, st, so, out, ro);
+            if (k < m && rowWide[r]) {
+                Kernels.slideRowCounts(s, acc, wide, oo, rowInv, r * layers, layers, experts, inv, st, so, out, ro);
+            } else if (k < m) {
+                Kernels.slideRowCounts16(s, acc, ring, oo, rowInv, r * layers, layers, experts, inv, st, so, out, ro);
             } else {
                 Kernels.slideRow(s, acc, pr, oo, inv, st, so, out, ro, n);
             }
@@ -165,6 +188,11 @@ public final class SlidingWindowPredictor extends AbstractPredictor {
                 nextRec = nextWanted(hs, k + 1);
             }
         }
+    }
+
+    /** The ring row of the k-th oldest step of the window. */
+    private int ringRow(int oldest, int k) {
+        return oldest + k >= window ? oldest + k - window : oldest + k;
     }
 
     /** The smallest horizon in hs greater than {@code after}, or −1. */
@@ -230,7 +258,8 @@ public final class SlidingWindowPredictor extends AbstractPredictor {
 
     @Override
     protected void resetState() {
-        Arrays.fill(ring, 0);
+        Arrays.fill(ring, (char) 0);
+        Arrays.fill(rowWide, false);
         Arrays.fill(rowInv, 0);
         Arrays.fill(sum, 0);
         pos = 0;
