@@ -50,9 +50,11 @@ class ForecastGoldenTest {
         }
         // a fresh JVM with compilation at fixed points: the JIT state the values were recorded in
         String java = ProcessHandle.current().info().command().orElse("java");
-        Process proc = new ProcessBuilder(java, "--add-modules=jdk.incubator.vector", "-Xbatch", "-Xmx1g",
-                "-Dmoecast.repo=" + GoldenForecasts.repo(), "-cp", System.getProperty("java.class.path"),
-                GoldenForecasts.class.getName(), "checksums").redirectErrorStream(true).start();
+        List<String> cmd = new ArrayList<>(List.of(java));
+        cmd.addAll(List.of(io.moecast.Build.jvmFlags()));
+        cmd.addAll(List.of("-Xbatch", "-Xmx1g", "-Dmoecast.repo=" + GoldenForecasts.repo(),
+                "-cp", System.getProperty("java.class.path"), GoldenForecasts.class.getName(), "checksums"));
+        Process proc = new ProcessBuilder(cmd).redirectErrorStream(true).start();
         String out = new String(proc.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
         assertTrue(proc.waitFor(5, TimeUnit.MINUTES), "child JVM timed out");
         assertEquals(0, proc.exitValue(), out);
