@@ -1,13 +1,16 @@
 package io.moecast.analysis;
 
 import jdk.incubator.vector.DoubleVector;
+import jdk.incubator.vector.IntVector;
 import jdk.incubator.vector.VectorOperators;
+import jdk.incubator.vector.VectorShape;
 import jdk.incubator.vector.VectorSpecies;
 
 /**
  * The fluctuation-to-noise ratio of every MoE layer over a sliding window, the statistic the state
- * detectors ({@link StateDetectors}) threshold. Streaming: O(layers·experts·window) memory,
- * O(layers·experts) work per step, no allocation after construction.
+ * detectors ({@link StateDetectors}) threshold. Streaming: O(layers·experts·window) memory (the
+ * window as counts, 4 bytes a value, when fed counts; as proportions, 8, when fed proportions),
+ * O(layers·experts) work per step, no allocation after the first step.
  *
  * <p>For layer l at step t, over the window of the last w steps (w = {@link #window()}), with
  * p<sub>s,e</sub> expert e's share of the layer's routed tokens at step s:
@@ -32,6 +35,8 @@ import jdk.incubator.vector.VectorSpecies;
  */
 public final class NoiseRatio {
     private static final VectorSpecies<Double> D = DoubleVector.SPECIES_PREFERRED;
+    /** int lanes matching {@link #D} */
+    private static final VectorSpecies<Integer> DI = VectorSpecies.of(int.class, VectorShape.forBitSize(Math.max(64, D.vectorBitSize() / 2)));
     /**
      * The running sums are recomputed from the ring every this many windows (rounding in w·16 updates
      * of a double sum stays near 1e-15 of its size, far below any variance the ratio resolves).
@@ -40,8 +45,21 @@ public final class NoiseRatio {
     private final int layers;
     private final int experts;
     private final int window;
-    /** Proportions ring: {@code [slot][layer*experts + expert]}, slot = step mod window. */
-    private final double[] ring;
+    /**
+     * Proportions ring: {@code [slot][layer*experts + expert]}, slot = step mod window, when fed
+     * proportions ({@link #observeProportions}); allocated on first use.
+     */
+    private double[] ring;
+    /**
+     * Fed counts ({@link #observe(int[])}, {@link #observeShares}): the ring holds the counts, and
+     * {@link #invRing} each slot's layers' 1/Σ (a layer that routed nothing: counts of 1 with 1/E), from
+     * which every proportion comes back exactly as it was computed, c·(1/Σ), at half the memory (and
+     * memory traffic) of the proportions. Allocated on first use.
+     */
+    private int[] ringC;
+    private double[] invRing;
+    /** which ring the steps since construction or reset went to */
+    private boolean byCounts;
     /** Σ p and Σ p² over the window, per layer and expert. */
     private final double[] sum;
     private final double[] sumSq;
@@ -71,7 +89,6 @@ public final class NoiseRatio {
         this.experts = experts;
         this.window = window;
         int le = layers * experts;
-        ring = new double[window * le];
         sum = new double[le];
         sumSq = new double[le];
         diffRing = new double[window * layers];
@@ -114,11 +131,43 @@ public final class NoiseRatio {
         for (int l = 0; l < layers; l++) {
             io.moecast.trace.LoadTrace.proportions(counts, l * E, E, prop, l * E);
         }
-        observeProportions(prop);
+        observeShares(counts, prop);
+    }
+
+    /**
+     * Feeds one step of counts together with their proportions {@code p}, computed exactly as
+     * {@link io.moecast.trace.LoadTrace#proportions} does (c·(1/Σc), 1/E for a layer that routed
+     * nothing), so they are not computed again. The same statistics as {@link #observeProportions}
+     * (bit for bit), with the window kept as counts.
+     */
+    public void observeShares(int[] counts, double[] p) {
+        if (counts.length < layers * experts) {
+            throw new IllegalArgumentException("counts holds " + counts.length + " values, need " + layers * experts);
+        }
+        if (seen > 0 && !byCounts) {
+            throw new IllegalStateException("fed proportions so far: keep feeding proportions (or reset)");
+        }
+        if (ringC == null) {
+            ringC = new int[window * layers * experts];
+            invRing = new double[window * layers];
+        }
+        byCounts = true;
+        step(p, counts);
     }
 
     /** Feeds one step of proportions, {@code p[layer*experts + expert]} (each layer summing to 1). */
     public void observeProportions(double[] p) {
+        if (seen > 0 && byCounts) {
+            throw new IllegalStateException("fed counts so far: keep feeding counts (or reset)");
+        }
+        if (ring == null) {
+            ring = new double[window * layers * experts];
+        }
+        byCounts = false;
+        step(p, null);
+    }
+
+    private void step(double[] p, int[] counts) {
         int E = experts;
         int le = layers * E;
         int slot = (int) (seen % window);
@@ -138,6 +187,74 @@ public final class NoiseRatio {
             DoubleVector d2v = DoubleVector.zero(D);
             DoubleVector vv = DoubleVector.zero(D);
             int e = 0;
+            if (byCounts) {
+                // the same arithmetic, the old and previous proportions recovered from their counts
+                double invOld = evict ? invRing[slot * layers + l] : 0;
+                double invPrev = first ? 0 : invRing[prevSlot * layers + l];
+                DoubleVector tot = DoubleVector.zero(D);
+                double total = 0;
+                if (DI.length() == D.length()) {
+                    for (; e < ub; e += D.length()) {
+                        int i = o + e;
+                        DoubleVector x = DoubleVector.fromArray(D, p, i);
+                        DoubleVector sm = DoubleVector.fromArray(D, sum, i);
+                        DoubleVector sq = DoubleVector.fromArray(D, sumSq, i);
+                        if (evict) {
+                            DoubleVector old = widen(ringC, base + i).mul(invOld);
+                            sm = sm.sub(old);
+                            sq = sq.sub(old.mul(old));
+                        }
+                        if (!first) {
+                            DoubleVector d = x.sub(widen(ringC, prevBase + i).mul(invPrev));
+                            d2v = d2v.add(d.mul(d));
+                        }
+                        IntVector c = IntVector.fromArray(DI, counts, i);
+                        c.intoArray(ringC, base + i);
+                        tot = tot.add(c.convertShape(VectorOperators.I2D, D, 0));
+                        sm = sm.add(x);
+                        sq = sq.add(x.mul(x));
+                        sm.intoArray(sum, i);
+                        sq.intoArray(sumSq, i);
+                        if (fused) {
+                            DoubleVector mv = sm.mul(inv);
+                            vv = vv.add(sq.mul(inv).sub(mv.mul(mv)).max(0.0));
+                        }
+                    }
+                    total = tot.reduceLanes(VectorOperators.ADD);
+                }
+                double d2 = d2v.reduceLanes(VectorOperators.ADD);
+                double v = vv.reduceLanes(VectorOperators.ADD);
+                for (; e < E; e++) {
+                    int i = o + e;
+                    double x = p[i];
+                    if (evict) {
+                        double old = ringC[base + i] * invOld;
+                        sum[i] -= old;
+                        sumSq[i] -= old * old;
+                    }
+                    if (!first) {
+                        double d = x - ringC[prevBase + i] * invPrev;
+                        d2 += d * d;
+                    }
+                    ringC[base + i] = counts[i];
+                    total += counts[i];
+                    sum[i] += x;
+                    sumSq[i] += x * x;
+                    if (fused) {
+                        double mm = sum[i] * inv;
+                        double var = sumSq[i] * inv - mm * mm;
+                        v += var > 0 ? var : 0.0;
+                    }
+                }
+                if (total == 0) {
+                    java.util.Arrays.fill(ringC, base + o, base + o + E, 1);
+                    invRing[slot * layers + l] = 1.0 / E;
+                } else {
+                    invRing[slot * layers + l] = 1.0 / total;
+                }
+                finishLayer(l, slot, evict, first, fused, d2, v);
+                continue;
+            }
             for (; e < ub; e += D.length()) {
                 int i = o + e;
                 DoubleVector x = DoubleVector.fromArray(D, p, i);
@@ -185,17 +302,7 @@ public final class NoiseRatio {
                     v += var > 0 ? var : 0.0;
                 }
             }
-            if (fused) {
-                layerVar[l] = v;
-            }
-            // diffRing[slot] holds the difference ending at the step in that slot; the window
-            // [t−w+1, t] uses the w−1 differences ending at t−w+2..t.
-            int ds = slot * layers + l;
-            if (evict) {
-                diffSum[l] -= diffRing[ds];
-            }
-            diffRing[ds] = first ? 0.0 : d2;
-            diffSum[l] += diffRing[ds];
+            finishLayer(l, slot, evict, first, fused, d2, v);
         }
         seen++;
         if (seen % ((long) RECOMPUTE_WINDOWS * window) == 0) {
@@ -209,6 +316,24 @@ public final class NoiseRatio {
         }
     }
 
+    private void finishLayer(int l, int slot, boolean evict, boolean first, boolean fused, double d2, double v) {
+        if (fused) {
+            layerVar[l] = v;
+        }
+        // diffRing[slot] holds the difference ending at the step in that slot; the window
+        // [t−w+1, t] uses the w−1 differences ending at t−w+2..t.
+        int ds = slot * layers + l;
+        if (evict) {
+            diffSum[l] -= diffRing[ds];
+        }
+        diffRing[ds] = first ? 0.0 : d2;
+        diffSum[l] += diffRing[ds];
+    }
+
+    private static DoubleVector widen(int[] a, int at) {
+        return (DoubleVector) IntVector.fromArray(DI, a, at).convertShape(VectorOperators.I2D, D, 0);
+    }
+
     /** Exact sums from the ring (every {@link #RECOMPUTE_WINDOWS} windows: O(layers·experts) amortised). */
     private void recompute() {
         int E = experts;
@@ -218,10 +343,21 @@ public final class NoiseRatio {
         java.util.Arrays.fill(diffSum, 0.0);
         for (int s = 0; s < window; s++) {
             int b = s * le;
-            for (int i = 0; i < le; i++) {
-                double x = ring[b + i];
-                sum[i] += x;
-                sumSq[i] += x * x;
+            if (byCounts) {
+                for (int l = 0; l < layers; l++) {
+                    double ci = invRing[s * layers + l];
+                    for (int i = l * E; i < (l + 1) * E; i++) {
+                        double x = ringC[b + i] * ci;
+                        sum[i] += x;
+                        sumSq[i] += x * x;
+                    }
+                }
+            } else {
+                for (int i = 0; i < le; i++) {
+                    double x = ring[b + i];
+                    sum[i] += x;
+                    sumSq[i] += x * x;
+                }
             }
         }
         // diffSum holds every slot; update() leaves out the oldest step's difference, which reaches
@@ -298,6 +434,5 @@ public final class NoiseRatio {
         java.util.Arrays.fill(sumSq, 0.0);
         java.util.Arrays.fill(diffSum, 0.0);
         java.util.Arrays.fill(diffRing, 0.0);
-        java.util.Arrays.fill(ring, 0.0);
     }
 }

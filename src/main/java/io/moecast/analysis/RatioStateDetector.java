@@ -46,7 +46,8 @@ public final class RatioStateDetector implements OnlineStateDetector {
 
     @Override
     public void observe(long step, int[] counts, double[] proportions) {
-        observeProportions(step, proportions);
+        ratio.observeShares(counts, proportions);
+        decide(step);
     }
 
     /** Feeds one step of proportions, {@code p[layer*experts + expert]}. */

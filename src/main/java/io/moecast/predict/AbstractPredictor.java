@@ -28,6 +28,11 @@ public abstract class AbstractPredictor implements Predictor {
      * difference of two snapshots of it. Updated in the same pass that computes {@link #share}.
      */
     protected final double[] cum;
+    /**
+     * Per layer, 1/Σ counts of the last observed step (0 for a layer that routed nothing, whose shares
+     * are 1/E): {@code share[i] == counts[i] * layerInv[layer]} exactly (read-only for subclasses).
+     */
+    protected final double[] layerInv;
     private final double confidence;
     private final EmpiricalBounds bounds;
     private final EmpiricalBounds.MeanForecaster meanFn = this::forecastMean;
@@ -66,8 +71,10 @@ public abstract class AbstractPredictor implements Predictor {
         this.n = Math.multiplyExact(layers, experts);
         this.share = new double[n];
         this.cum = new double[n];
+        this.layerInv = new double[layers];
         this.confidence = confidence;
-        this.bounds = empiricalBounds ? new EmpiricalBounds(layers, experts, confidence, cum, boundsPerSnapshot, forecastGrows) : null;
+        this.bounds = empiricalBounds ? new EmpiricalBounds(layers, experts, confidence, cum, boundsPerSnapshot, forecastGrows,
+                this instanceof FlatPredictor) : null;
     }
 
     @Override
@@ -108,7 +115,7 @@ public abstract class AbstractPredictor implements Predictor {
         if (observed > 0 && step <= lastStep) {
             throw new IllegalArgumentException("steps must increase: got " + step + " after " + lastStep);
         }
-        Kernels.sharesAndSum(counts, share, cum, layers, experts);
+        Kernels.sharesAndSum(counts, share, cum, layerInv, layers, experts);
         if (detector != null) {
             detector.observe(step, counts, share);
             for (int l = 0; l < layers; l++) {
@@ -304,6 +311,7 @@ public abstract class AbstractPredictor implements Predictor {
         lastStep = 0;
         Arrays.fill(share, 0);
         Arrays.fill(cum, 0);
+        Arrays.fill(layerInv, 0);
         if (bounds != null) {
             bounds.reset();
         }

@@ -164,6 +164,7 @@ public final class AutoPredictor extends AbstractPredictor implements Noted {
     private final double[] combBank0 = new double[NB];
     private final double[] combTrend = new double[TRENDS.length];
     private final double[] combTrendF = new double[TRENDS.length];
+    private final double[] storeTrendF = new double[TRENDS.length];
     private final double[] expScratch = new double[C];
     private final double[] powScratch = new double[C];
     private final int[] tempFull = new int[4];
@@ -174,6 +175,14 @@ public final class AutoPredictor extends AbstractPredictor implements Noted {
     private final double[] htSum;
     private final boolean[] trendOk;
     private long sumsAt = -1;
+    /**
+     * combine's normalisers, per layer, each summed in expert order as one running double (the order
+     * fixes the rounding): Σ max(0, μ) as of the flush {@link #kSumsAt}, and Σ max(0, level + f·trend)
+     * per trend for the horizon being combined.
+     */
+    private final double[] kSum;
+    private final double[] tSum;
+    private long kSumsAt = -1;
     private long t;
 
     public AutoPredictor(int layers, int experts, int memory, long slotsPerStep, double confidence) {
@@ -211,6 +220,8 @@ public final class AutoPredictor extends AbstractPredictor implements Noted {
         this.hlSum = new double[TRENDS.length * layers];
         this.htSum = new double[TRENDS.length * layers];
         this.trendOk = new boolean[TRENDS.length * layers];
+        this.kSum = new double[layers];
+        this.tSum = new double[TRENDS.length * layers];
         this.sampleIndex = new int[rotations * this.sample];
         for (int off = 0; off < rotations; off++) {
             for (int k = 0; k < this.sample; k++) {
@@ -285,6 +296,15 @@ public final class AutoPredictor extends AbstractPredictor implements Noted {
         final float[] mw;
         /** running sums of the sampled experts at each slot's origin: cum0[(slot*layers + l)*sample + k] */
         final double[] cum0;
+        /**
+         * what the restarted candidates subtract, for the sampled experts, as of each slot's origin:
+         * cumStart at cs0[(slot*layers + l)*sample + k], bank0 of EMA q at b0s[((slot*layers + l)*NB + q)*sample + k].
+         * They change only at a change of the layer's state, after which the slot is not scored, so
+         * these are the values the scoring would read from the state (kept here: read from the state,
+         * they are cache misses at every scoring)
+         */
+        final double[] cs0;
+        final float[] b0s;
         final long[] origin;
         final int[] slotEpoch;
         int head;
@@ -320,6 +340,8 @@ public final class AutoPredictor extends AbstractPredictor implements Noted {
             this.dAt = new double[slots * NB * layers];
             this.mw = new float[slots * m * layers * c];
             this.cum0 = new double[Math.multiplyExact(slots * layers, sample)];
+            this.cs0 = new double[Math.multiplyExact(slots * layers, sample)];
+            this.b0s = new float[Math.multiplyExact(Math.multiplyExact(slots * layers, NB), sample)];
             this.origin = new long[slots];
             this.slotEpoch = new int[slots * layers];
             this.score = new double[layers * c];
@@ -670,6 +692,10 @@ public final class AutoPredictor extends AbstractPredictor implements Noted {
     private void store(Grid gr, int slot, int off) {
         int len = sample;
         float[] fc = gr.fc;
+        double[] fq = storeTrendF;
+        for (int q = 0; q < TRENDS.length; q++) {
+            fq[q] = dampMean(TRENDS[q][2], gr.g);
+        }
         for (int l = 0; l < layers; l++) {
             int b = l * experts;
             int fo = (slot * layers + l) * STORED * len;
@@ -681,6 +707,10 @@ public final class AutoPredictor extends AbstractPredictor implements Noted {
                     fc[fo + (S_BANK0 + q) * len + k] = bank[q * n + i];
                 }
                 gr.cum0[co + k] = cum[i];
+                gr.cs0[co + k] = cumStart[i];
+                for (int q = 1; q < NB; q++) {
+                    gr.b0s[((slot * layers + l) * NB + q) * len + k] = bank0[q * n + i];
+                }
             }
             // the normalised candidates need the whole layer
             if (len == experts) {
@@ -697,7 +727,7 @@ public final class AutoPredictor extends AbstractPredictor implements Noted {
             } else {
                 layerSums();
                 for (int q = 0; q < TRENDS.length; q++) {
-                    double f = dampMean(TRENDS[q][2], gr.g);
+                    double f = fq[q];
                     // every hl + f·ht of the layer is positive for every horizon: the sum is linear in f
                     double s = trendOk[q * layers + l] ? hlSum[q * layers + l] + f * htSum[q * layers + l]
                             : positiveSum(hl, ht, q * n + b, f);
@@ -807,7 +837,7 @@ public final class AutoPredictor extends AbstractPredictor implements Noted {
         }
         double invSince = 1.0 / (to - epochStart[l]);
         for (int k = 0; k < len; k++) {
-            vals[MEAN_SINCE * len + k] = (float) ((c0[co + k] - cumStart[b + sampled(off, k)]) * invSince);
+            vals[MEAN_SINCE * len + k] = (float) ((c0[co + k] - gr.cs0[co + k]) * invSince);
         }
         for (int q = 0; q < NB; q++) {
             double w = gr.wAt[slot * NB + q];
@@ -837,8 +867,9 @@ public final class AutoPredictor extends AbstractPredictor implements Noted {
                     }
                 } else {
                     float d = (float) dc;
+                    int bo = ((slot * layers + l) * NB + q) * len;
                     for (int k = 0; k < len; k++) {
-                        vals[ro + k] = (fc[so + k] - d * bank0[q * n + b + sampled(off, k)]) * inv;
+                        vals[ro + k] = (fc[so + k] - d * gr.b0s[bo + k]) * inv;
                     }
                 }
             } else {
@@ -1191,6 +1222,26 @@ public final class AutoPredictor extends AbstractPredictor implements Noted {
             double phi = TRENDS[k][2];
             ft[k] = single ? damp(phi, h) : dampMean(phi, h);
         }
+        // the normalisers of the layers that use them (a sum in expert order is a chain of dependent
+        // additions: taken for several layers at once, one layer per lane)
+        boolean needK = false;
+        boolean needT0 = false;
+        boolean needT1 = false;
+        for (int l = 0; l < layers; l++) {
+            needK |= mixW[l * c + KALMAN] > 0;
+            needT0 |= mixW[l * c + TREND0] > 0;
+            needT1 |= mixW[l * c + TREND0 + 1] > 0;
+        }
+        if (needK && kSumsAt != history.processed()) {
+            positiveLayerSums(kalman.mu, null, 0, 0, kSum, 0);
+            kSumsAt = history.processed();
+        }
+        if (needT0) {
+            positiveLayerSums(hl, ht, 0, ft[0], tSum, 0);
+        }
+        if (needT1) {
+            positiveLayerSums(hl, ht, n, ft[1], tSum, layers);
+        }
         for (int l = 0; l < layers; l++) {
             int wo = l * c;
             int b = l * E;
@@ -1225,11 +1276,7 @@ public final class AutoPredictor extends AbstractPredictor implements Noted {
             double cK = 0;
             double wk = mixW[wo + KALMAN];
             if (wk > 0) {
-                double sk = 0;
-                for (int e = 0; e < E; e++) {
-                    float v = kalman.mu[b + e];
-                    sk += v > 0 ? v : 0;
-                }
+                double sk = kSum[l];
                 if (sk > 0) {
                     cK = wk / sk;
                 } else {
@@ -1240,11 +1287,7 @@ public final class AutoPredictor extends AbstractPredictor implements Noted {
                 ct[k] = 0;
                 double wt = mixW[wo + TREND0 + k];
                 if (wt > 0) {
-                    double st = 0;
-                    for (int e = 0; e < E; e++) {
-                        double v = hl[k * n + b + e] + ft[k] * ht[k * n + b + e];
-                        st += v > 0 ? v : 0;
-                    }
+                    double st = tSum[k * layers + l];
                     if (st > 0) {
                         ct[k] = wt / st;
                     } else {
@@ -1300,6 +1343,64 @@ public final class AutoPredictor extends AbstractPredictor implements Noted {
             }
         }
         normalize(out, off, layers, experts);
+    }
+
+    /**
+     * For every layer l, into out[oo + l]: Σₑ max(0, a[o + l·E + e] + f·t[o + l·E + e]) (t may be null),
+     * in double, added in expert order e = 0, 1, … as one running sum (values that are not positive
+     * count 0): per layer the same additions as a plain loop, four layers at a time.
+     */
+    private void positiveLayerSums(float[] a, float[] t, int o, double f, double[] out, int oo) {
+        int E = experts;
+        int l = 0;
+        // four independent running sums (four layers) in flight: the adds overlap instead of waiting
+        // on each other, each layer's sum still added in expert order
+        for (; l + 4 <= layers; l += 4) {
+            int b0 = o + l * E;
+            int b1 = b0 + E;
+            int b2 = b1 + E;
+            int b3 = b2 + E;
+            double s0 = 0;
+            double s1 = 0;
+            double s2 = 0;
+            double s3 = 0;
+            if (t == null) {
+                for (int e = 0; e < E; e++) {
+                    double v0 = a[b0 + e];
+                    double v1 = a[b1 + e];
+                    double v2 = a[b2 + e];
+                    double v3 = a[b3 + e];
+                    s0 += v0 > 0 ? v0 : 0;
+                    s1 += v1 > 0 ? v1 : 0;
+                    s2 += v2 > 0 ? v2 : 0;
+                    s3 += v3 > 0 ? v3 : 0;
+                }
+            } else {
+                for (int e = 0; e < E; e++) {
+                    double v0 = a[b0 + e] + f * t[b0 + e];
+                    double v1 = a[b1 + e] + f * t[b1 + e];
+                    double v2 = a[b2 + e] + f * t[b2 + e];
+                    double v3 = a[b3 + e] + f * t[b3 + e];
+                    s0 += v0 > 0 ? v0 : 0;
+                    s1 += v1 > 0 ? v1 : 0;
+                    s2 += v2 > 0 ? v2 : 0;
+                    s3 += v3 > 0 ? v3 : 0;
+                }
+            }
+            out[oo + l] = s0;
+            out[oo + l + 1] = s1;
+            out[oo + l + 2] = s2;
+            out[oo + l + 3] = s3;
+        }
+        for (; l < layers; l++) {
+            int b = o + l * E;
+            double s = 0;
+            for (int e = 0; e < E; e++) {
+                double v = t == null ? a[b + e] : a[b + e] + f * t[b + e];
+                s += v > 0 ? v : 0;
+            }
+            out[oo + l] = s;
+        }
     }
 
     /** Eight (one double vector's worth of) floats widened to doubles. */
@@ -1395,6 +1496,7 @@ public final class AutoPredictor extends AbstractPredictor implements Noted {
         Arrays.fill(epochStart, 0);
         Arrays.fill(decayNow, 1.0);
         sumsAt = -1;
+        kSumsAt = -1;
         t = 0;
         for (Grid g : grids) {
             g.clear();

@@ -73,6 +73,8 @@ final class EmpiricalBounds {
     private final double zGauss;
     private final int perSnapshot;
     private final boolean forecastGrows;
+    /** the horizon-mean forecast does not depend on the horizon ({@link FlatPredictor}) */
+    private final boolean flat;
     /** running sum of the shares, owned and updated by the predictor */
     private final double[] cum;
     private final double[] tmp;
@@ -92,7 +94,7 @@ final class EmpiricalBounds {
     }
 
     EmpiricalBounds(int layers, int experts, double conf, double[] cum) {
-        this(layers, experts, conf, cum, SERIES_PER_SNAPSHOT, false);
+        this(layers, experts, conf, cum, SERIES_PER_SNAPSHOT, false, false);
     }
 
     /**
@@ -101,8 +103,9 @@ final class EmpiricalBounds {
      *                       above it, snapshots are spaced at least ⌈n/perSnapshot⌉ steps apart
      * @param forecastGrows  a forecast g steps ahead costs g passes over the series (recursive
      *                       sliding), so the least spacing at horizon g is ⌈g·n/perSnapshot⌉
+     * @param flat           the forecast is the same for every horizon (asked once per step)
      */
-    EmpiricalBounds(int layers, int experts, double conf, double[] cum, int perSnapshot, boolean forecastGrows) {
+    EmpiricalBounds(int layers, int experts, double conf, double[] cum, int perSnapshot, boolean forecastGrows, boolean flat) {
         this.layers = layers;
         this.experts = experts;
         this.n = layers * experts;
@@ -110,6 +113,7 @@ final class EmpiricalBounds {
         this.zGauss = Num.normalQuantile(conf);
         this.perSnapshot = perSnapshot;
         this.forecastGrows = forecastGrows;
+        this.flat = flat;
         this.cum = cum;
         this.tmp = new double[n];
         this.sel = new float[ZCAP];
@@ -281,9 +285,9 @@ final class EmpiricalBounds {
             return (DoubleVector) FloatVector.fromArray(F, fc, at).convertShape(VectorOperators.F2D, D, 0);
         }
 
-        void snapshot(MeanForecaster f) {
+        /** Stores the forecast in tmp (made now for this horizon) and the running sum. */
+        void snapshot() {
             int slot = (head + count) % slots;
-            f.mean(g, tmp);
             int o = slot * n;
             int i = 0;
             for (int ub = D.loopBound(n); i < ub; i += D.length()) {
@@ -349,9 +353,15 @@ final class EmpiricalBounds {
         for (Horizon h : hs) {
             h.matureDue();
         }
+        // a flat predictor's forecast is the same for every horizon: made once per step
+        boolean made = false;
         for (Horizon h : hs) {
             if (t % h.spacing == 0) {
-                h.snapshot(f);
+                if (!made || !flat) {
+                    f.mean(h.g, tmp);
+                    made = true;
+                }
+                h.snapshot();
             }
         }
     }

@@ -12,19 +12,36 @@ import java.util.Arrays;
  * the window is what there is.
  *
  * <p>Cost: O(n) per observed step; a forecast h steps ahead costs O(h·n) (all requested horizons of
- * one call share one pass), plus O(min(w, h−w)·n) scratch when h exceeds the window. Parameter:
+ * one call share one pass; up to four rows of the sliding go through the series together), plus
+ * O(min(w, h−w)·n) scratch when h exceeds the window. The window holds the counts (16-bit; a step
+ * with a count above 65,535 as ints) and each row's 1/Σ per layer, from which every share comes back
+ * exactly (w·n chars: 30 MB at 58 × 256 and w = 1000, a quarter of the memory traffic of the shares
+ * themselves). Parameter:
  * {@code window} (default 1000; the paper does not state its window).
  */
 public final class SlidingWindowPredictor extends AbstractPredictor {
     /** the running sum is recomputed from the window every this many windows */
     static final int EXACT_EVERY = 16;
     private final int window;
-    private final double[] ring;
+    /**
+     * The window's counts, row r at [r·n ..], as unsigned 16-bit values: with {@link #rowInv} they give
+     * back each share exactly (count · 1/Σ is how the share was computed; a layer that routed nothing
+     * is kept as counts of 1 with 1/E), at a quarter of the memory traffic of the shares (w·n chars:
+     * 30 MB at 58 × 256). A row with a count above 65,535 is kept as ints in {@link #wide} instead.
+     */
+    private final char[] ring;
+    /** rows kept as ints (allocated when a row first needs it) */
+    private int[] wide;
+    private final boolean[] rowWide;
+    /** 1/Σ of each row's layers: rowInv[r·layers + l] */
+    private final double[] rowInv;
     private final double[] sum;
     private final double[] s;
     private final double[] acc;
     private final double[] last;
     private double[] preds = new double[0];
+    private final int[] multiOff = new int[4];
+    private final int[] multiInv = new int[4];
     private int pos;
     private int filled;
     private int sinceExact;
@@ -35,7 +52,9 @@ public final class SlidingWindowPredictor extends AbstractPredictor {
             throw new IllegalArgumentException("window must be >= 1: " + window);
         }
         this.window = window;
-        this.ring = new double[Math.multiplyExact(window, n)];
+        this.ring = new char[Math.multiplyExact(window, n)];
+        this.rowWide = new boolean[window];
+        this.rowInv = new double[Math.multiplyExact(window, layers)];
         this.sum = new double[n];
         this.s = new double[n];
         this.acc = new double[n];
@@ -49,17 +68,35 @@ public final class SlidingWindowPredictor extends AbstractPredictor {
     @Override
     protected void update(long step, int[] counts, double[] share) {
         int o = pos * n;
-        if (filled == window) {
-            for (int i = 0; i < n; i++) {
-                sum[i] += share[i] - ring[o + i];
+        int io = pos * layers;
+        boolean evict = filled == window;
+        int[] oldWide = evict && rowWide[pos] ? wide : null;
+        int max = 0;
+        for (int l = 0, b = 0; l < layers; l++, b += experts) {
+            double inv = layerInv[l];
+            // sum += share − (the share leaving the window), per element as with the shares kept
+            max = Math.max(max, Kernels.windowIn16(sum, share, counts, ring, oldWide, o, evict ? rowInv[io + l] : Double.NaN, b, experts));
+            if (inv == 0) {
+                Arrays.fill(ring, o + b, o + b + experts, (char) 1);
+                inv = 1.0 / experts;
             }
-        } else {
-            for (int i = 0; i < n; i++) {
-                sum[i] += share[i];
+            rowInv[io + l] = inv;
+        }
+        rowWide[pos] = max > Character.MAX_VALUE;
+        if (rowWide[pos]) {
+            if (wide == null) {
+                wide = new int[ring.length];
             }
+            System.arraycopy(counts, 0, wide, o, n);
+            for (int l = 0; l < layers; l++) {
+                if (layerInv[l] == 0) {
+                    Arrays.fill(wide, o + l * experts, o + (l + 1) * experts, 1);
+                }
+            }
+        }
+        if (!evict) {
             filled++;
         }
-        System.arraycopy(share, 0, ring, o, n);
         pos = pos + 1 == window ? 0 : pos + 1;
         if (++sinceExact >= EXACT_EVERY * window) {
             exactSum();
@@ -71,8 +108,11 @@ public final class SlidingWindowPredictor extends AbstractPredictor {
         Arrays.fill(sum, 0);
         for (int r = 0; r < filled; r++) {
             int o = r * n;
-            for (int i = 0; i < n; i++) {
-                sum[i] += ring[o + i];
+            for (int l = 0, b = 0; l < layers; l++, b += experts) {
+                double ci = rowInv[r * layers + l];
+                for (int i = b; i < b + experts; i++) {
+                    sum[i] += (rowWide[r] ? wide[o + i] : ring[o + i]) * ci;
+                }
             }
         }
         sinceExact = 0;
@@ -101,30 +141,58 @@ public final class SlidingWindowPredictor extends AbstractPredictor {
         // the next row (k+1 = horizon) that must be written out, in ascending order
         int nextRec = nextWanted(hs, 0);
         for (int k = 0; k < kmax; k++) {
-            final double[] oldArr;
-            final int oo;
-            if (k < m) {
-                int r = oldest + k;
-                oldArr = ring;
-                oo = (r >= window ? r - window : r) * n;
-            } else {
-                oldArr = pr;
-                oo = ((k - m) % m) * n;
-            }
-            final double[] st = k < stored ? pr : null;
-            final int so = k < stored ? (k % m) * n : 0;
-            if (path == null && k + 1 != nextRec) {
-                Kernels.slideRow(s, acc, oldArr, oo, inv, st, so, null, 0, n);
-            } else {
-                final double[] out = path != null ? path : row;
-                final int ro = path != null ? k * n : 0;
-                Kernels.slideRow(s, acc, oldArr, oo, inv, st, so, out, ro, n);
-                if (k + 1 == nextRec) {
-                    emit(hs, k + 1, means, steps, out, ro);
-                    nextRec = nextWanted(hs, k + 1);
+            // up to four rows that leave observed shares, store nothing and write out nothing but
+            // (maybe) the last go through the series together
+            if (path == null && k >= stored && k < m && !rowWide[ringRow(oldest, k)]) {
+                int rows = 1;
+                while (rows < 4 && k + rows < kmax && k + rows < m && k + rows >= stored && k + rows != nextRec
+                        && !rowWide[ringRow(oldest, k + rows)]) {
+                    rows++;
+                }
+                // rows k .. k+rows−1 with k+rows−1 (the last) the only one that may be emitted
+                if (rows > 1) {
+                    for (int j = 0; j < rows; j++) {
+                        int r = oldest + k + j >= window ? oldest + k + j - window : oldest + k + j;
+                        multiOff[j] = r * n;
+                        multiInv[j] = r * layers;
+                    }
+                    int last = k + rows - 1;
+                    boolean emitLast = last + 1 == nextRec;
+                    Kernels.slideRowsCounts(s, acc, ring, multiOff, rowInv, multiInv, rows, layers, experts, inv,
+                            emitLast ? row : null, 0);
+                    k = last;
+                    if (emitLast) {
+                        emit(hs, k + 1, means, steps, row, 0);
+                        nextRec = nextWanted(hs, k + 1);
+                    }
+                    continue;
                 }
             }
+            // the value leaving: an observed share (kept as counts) for k < m, else a prediction
+            final int r = k < m ? (oldest + k >= window ? oldest + k - window : oldest + k) : -1;
+            final int oo = k < m ? r * n : ((k - m) % m) * n;
+            final double[] st = k < stored ? pr : null;
+            final int so = k < stored ? (k % m) * n : 0;
+            final boolean emit = path != null || k + 1 == nextRec;
+            final double[] out = !emit ? null : path != null ? path : row;
+            final int ro = path != null ? k * n : 0;
+            if (k < m && rowWide[r]) {
+                Kernels.slideRowCounts(s, acc, wide, oo, rowInv, r * layers, layers, experts, inv, st, so, out, ro);
+            } else if (k < m) {
+                Kernels.slideRowCounts16(s, acc, ring, oo, rowInv, r * layers, layers, experts, inv, st, so, out, ro);
+            } else {
+                Kernels.slideRow(s, acc, pr, oo, inv, st, so, out, ro, n);
+            }
+            if (k + 1 == nextRec) {
+                emit(hs, k + 1, means, steps, out, ro);
+                nextRec = nextWanted(hs, k + 1);
+            }
         }
+    }
+
+    /** The ring row of the k-th oldest step of the window. */
+    private int ringRow(int oldest, int k) {
+        return oldest + k >= window ? oldest + k - window : oldest + k;
     }
 
     /** The smallest horizon in hs greater than {@code after}, or −1. */
@@ -190,7 +258,9 @@ public final class SlidingWindowPredictor extends AbstractPredictor {
 
     @Override
     protected void resetState() {
-        Arrays.fill(ring, 0);
+        Arrays.fill(ring, (char) 0);
+        Arrays.fill(rowWide, false);
+        Arrays.fill(rowInv, 0);
         Arrays.fill(sum, 0);
         pos = 0;
         filled = 0;
