@@ -57,7 +57,7 @@ public final class EplbPlanner implements Planner {
     private final int[] sortIdx;
     private final long[] sortWork;
     private final long[] sortTmp;
-    private final int[] radixCount = new int[256];
+    private final int[] bucketCount;
     private final double[] packWeight;
     private final int[] packCount;
     private final long[] packTree;
@@ -93,6 +93,7 @@ public final class EplbPlanner implements Planner {
         sortIdx = new int[Math.max(groups, pPerNode)];
         sortWork = new long[Math.max(groups, pPerNode)];
         sortTmp = new long[Math.max(groups, pPerNode)];
+        bucketCount = new int[IndexSort.buckets(Math.max(groups, pPerNode))];
         int maxPacks = Math.max(nodes, gpusPerNode);
         packWeight = new double[maxPacks];
         packCount = new int[maxPacks];
@@ -223,7 +224,7 @@ public final class EplbPlanner implements Planner {
             }
             return;
         }
-        IndexSort.descending(w, n, sortIdx, sortWork, sortTmp, radixCount);
+        IndexSort.descending(w, n, sortIdx, sortWork, sortTmp, bucketCount);
         int M = Integer.highestOneBit(Math.max(1, m - 1)) << 1; // leaves: power of two >= m (>= 2)
         int b = Integer.numberOfTrailingZeros(M);
         long mask = (1L << b) - 1;

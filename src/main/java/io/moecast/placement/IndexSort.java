@@ -23,8 +23,12 @@ final class IndexSort {
 
     /**
      * As {@link #descending(double[], int, int[], long[])}; with {@code tmp} (length ≥ n) and
-     * {@code count} (length 256) given, sorts by LSD radix (8-bit digits, passes whose digit is the same
-     * for every key skipped): branch-free and allocation-free.
+     * {@code count} (length ≥ {@link #buckets buckets(n)}) given, and n > 32, sorts by one bucket pass:
+     * each packed long goes to a bucket by the top bits of its distance below the largest one (about 2n
+     * buckets spread over the actual range of the keys, so the IEEE bits act as a log scale across
+     * binades and a linear one within), then an insertion pass fixes the order inside buckets (a
+     * quicksort takes over when that exceeds a few moves per item). Allocation-free; the result is
+     * the same as any sort of the packed longs, which are distinct.
      */
     static void descending(double[] key, int n, int[] idx, long[] work, long[] tmp, int[] count) {
         if (n == 0) {
@@ -32,48 +36,71 @@ final class IndexSort {
         }
         int b = 32 - Integer.numberOfLeadingZeros(Math.max(1, n - 1));
         long mask = (1L << b) - 1;
+        long hi = 0;
+        long lo = Long.MAX_VALUE;
         for (int i = 0; i < n; i++) {
             long bits = Double.doubleToRawLongBits(key[i] + 0.0); // -0.0 -> +0.0
-            work[i] = (bits & ~mask) | (mask - i);
+            long v = (bits & ~mask) | (mask - i);
+            work[i] = v;
+            hi = Math.max(hi, v);
+            lo = Math.min(lo, v);
         }
-        if (tmp != null && n > 32) {
-            radix(work, tmp, n, count);
-        } else {
+        if (tmp == null || n <= 32) {
             sort(work, 0, n - 1);
+            for (int k = 0; k < n; k++) {
+                idx[k] = (int) (mask - (work[n - 1 - k] & mask));
+            }
+            return;
         }
+        // u = hi - v >= 0: ascending u is descending v. Bucket = top D bits of u within the range.
+        int d = b + 1;
+        int nb = 1 << d;
+        long range = hi - lo;
+        int shift = Math.max(0, 64 - Long.numberOfLeadingZeros(range) - d);
+        java.util.Arrays.fill(count, 0, nb, 0);
+        for (int i = 0; i < n; i++) {
+            count[(int) ((hi - work[i]) >>> shift)]++;
+        }
+        int sum = 0;
+        for (int q = 0; q < nb; q++) {
+            int c = count[q];
+            count[q] = sum;
+            sum += c;
+        }
+        for (int i = 0; i < n; i++) {
+            long u = hi - work[i];
+            tmp[count[(int) (u >>> shift)]++] = u;
+        }
+        insertionOrQuick(tmp, n);
         for (int k = 0; k < n; k++) {
-            idx[k] = (int) (mask - (work[n - 1 - k] & mask));
+            idx[k] = (int) (mask - ((hi - tmp[k]) & mask));
         }
     }
 
-    /** Ascending LSD radix sort of {@code a[0..n)} (non-negative longs), 8 bits a pass; result in a. */
-    static void radix(long[] a, long[] tmp, int n, int[] count) {
-        long[] src = a;
-        long[] dst = tmp;
-        for (int shift = 0; shift < 64; shift += 8) {
-            java.util.Arrays.fill(count, 0);
-            for (int i = 0; i < n; i++) {
-                count[(int) (src[i] >>> shift) & 0xFF]++;
+    /** Length of the {@code count} array {@link #descending(double[], int, int[], long[], long[], int[])} needs for n items. */
+    static int buckets(int n) {
+        return 2 << (32 - Integer.numberOfLeadingZeros(Math.max(1, n - 1)));
+    }
+
+    /**
+     * Ascending sort of a nearly sorted {@code a[0..n)}: insertion sort, handing over to the quicksort
+     * once it has moved more than 8 items per item (the sorted prefix does not hurt the quicksort).
+     */
+    static void insertionOrQuick(long[] a, int n) {
+        int budget = 8 * n;
+        for (int i = 1; i < n; i++) {
+            long v = a[i];
+            int j = i - 1;
+            while (j >= 0 && a[j] > v) {
+                a[j + 1] = a[j];
+                j--;
             }
-            if (count[(int) (src[0] >>> shift) & 0xFF] == n) {
-                continue; // every key has this digit
+            a[j + 1] = v;
+            budget -= i - 1 - j;
+            if (budget < 0) {
+                sort(a, 0, n - 1);
+                return;
             }
-            int sum = 0;
-            for (int d = 0; d < 256; d++) {
-                int c = count[d];
-                count[d] = sum;
-                sum += c;
-            }
-            for (int i = 0; i < n; i++) {
-                long v = src[i];
-                dst[count[(int) (v >>> shift) & 0xFF]++] = v;
-            }
-            long[] t = src;
-            src = dst;
-            dst = t;
-        }
-        if (src != a) {
-            System.arraycopy(src, 0, a, 0, n);
         }
     }
 
