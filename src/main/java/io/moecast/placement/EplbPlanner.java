@@ -58,6 +58,8 @@ public final class EplbPlanner implements Planner {
     private final long[] sortWork;
     private final long[] sortTmp;
     private final int[] bucketCount;
+    private final long[] extraWork;   // replicas of replicated experts, packed
+    private final long pMask;         // IndexSort's index mask for pPerNode items
     private final double[] packWeight;
     private final int[] packCount;
     private final long[] packTree;
@@ -94,6 +96,8 @@ public final class EplbPlanner implements Planner {
         sortWork = new long[Math.max(groups, pPerNode)];
         sortTmp = new long[Math.max(groups, pPerNode)];
         bucketCount = new int[IndexSort.buckets(Math.max(groups, pPerNode))];
+        extraWork = new long[pPerNode];
+        pMask = (1L << (32 - Integer.numberOfLeadingZeros(Math.max(1, pPerNode - 1)))) - 1;
         int maxPacks = Math.max(nodes, gpusPerNode);
         packWeight = new double[maxPacks];
         packCount = new int[maxPacks];
@@ -136,17 +140,17 @@ public final class EplbPlanner implements Planner {
         int pb = layer * P;
         int eb = layer * E;
         for (int n = 0; n < nodes; n++) {
-            // Step 2: replicate within the node.
+            // Step 2: replicate within the node; step 3's order of the replicas by weight comes with it.
             int mBase = n * ePerNode;
             for (int i = 0; i < ePerNode; i++) {
                 tok[i] = load[off + mlog2log[mBase + i]];
             }
-            replicate();
+            replicateAndOrder();
             // Step 3: replicas -> the node's GPUs.
             for (int j = 0; j < pPerNode; j++) {
-                tokPhy[j] = key[phy2mlog[j]]; // == tok[i] / mcnt[i], as replicate() left it
+                tokPhy[j] = key[phy2mlog[j]]; // == tok[i] / mcnt[i], as replicateAndOrder() left it
             }
-            balancedPacking(tokPhy, pPerNode, gpusPerNode, pack, rankInPack);
+            packInOrder(tokPhy, sortIdx, pPerNode, gpusPerNode, pack, rankInPack);
             for (int j = 0; j < pPerNode; j++) {
                 pphy2phy[pack[j] * spg + rankInPack[j]] = j;
             }
@@ -164,41 +168,49 @@ public final class EplbPlanner implements Planner {
 
     /**
      * EPLB's {@code replicate_experts} on {@code tok[0..ePerNode)}: fills phy2mlog, phyrank, mcnt, and
-     * key[i] = tok[i] / mcnt[i]. Each of the R redundant slots goes to the expert with the highest
-     * load per replica (ties: lower index). Only the R experts first in (load desc, index asc) order can
-     * receive one: expert x can only be picked once every expert before it has a replica, since until
-     * then one of them beats x's unchanged load. So those R form a max-heap (sorted, hence already a
-     * heap) and the R picks are its pops: O(E + R log R) instead of a heap over all E.
+     * key[i] = tok[i] / mcnt[i]; then leaves in {@code sortIdx[0..pPerNode)} the node's replicas in
+     * balanced packing's order (weight desc, index asc, on the packed longs of {@link IndexSort} for
+     * pPerNode items).
+     *
+     * <p>Each of the R redundant slots goes to the expert with the highest load per replica (ties: the
+     * lower index). Only the R experts first in (load desc, index asc) order can receive one: expert x
+     * can only be picked once every expert before it has a replica, since until then one of them beats
+     * x's unchanged load. So the experts are sorted once, by the packed longs that replicas j = i (each
+     * expert's first, at its own weight when not replicated) carry in the packing order; the first R
+     * of that order, extended by ties of the quantized key (the packed order is exact between different
+     * quantized keys), hold the exact top R. Sorted exactly they form a max-heap, whose R pops are
+     * the picks. The packing order is then the expert order without the replicated experts, merged
+     * with the (≤ 2R) replicas of the replicated ones, sorted at their new weights.
      */
-    private void replicate() {
+    private void replicateAndOrder() {
         int n = ePerNode;
+        long mask = pMask;
+        long[] v = sortWork;
         for (int i = 0; i < n; i++) {
+            double t = tok[i];
             mcnt[i] = 1;
             phy2mlog[i] = i;
             phyrank[i] = 0;
-            key[i] = tok[i];
+            key[i] = t;
+            v[i] = IndexSort.pack(t, mask, i);
         }
+        IndexSort.sortDescending(v, n, sortTmp, bucketCount);
         int r = pPerNode - n;
-        if (r == 0) {
-            return;
-        }
-        // heap[0..c): the top min(r, n) experts in (tok desc, index asc) order, by insertion
-        int c = 0;
-        for (int i = 0; i < n; i++) {
-            double t = tok[i];
-            if (c == r) {
-                if (!(t > tok[heap[r - 1]])) {
-                    continue; // a later index with an equal load loses the tie
+        int c = Math.min(r, n);
+        if (c > 0) {
+            long last = v[c - 1] & ~mask;
+            while (c < n && (v[c] & ~mask) == last) {
+                c++;
+            }
+            for (int k = 0; k < c; k++) {
+                int x = (int) (mask - (v[k] & mask));
+                int j = k - 1;
+                while (j >= 0 && IndexSort.before(key, x, heap[j])) {
+                    heap[j + 1] = heap[j];
+                    j--;
                 }
-                c--;
+                heap[j + 1] = x;
             }
-            int j = c;
-            while (j > 0 && t > tok[heap[j - 1]]) {
-                heap[j] = heap[j - 1];
-                j--;
-            }
-            heap[j] = i;
-            c++;
         }
         for (int j = n; j < pPerNode; j++) {
             int top = heap[0];
@@ -207,6 +219,36 @@ public final class EplbPlanner implements Planner {
             mcnt[top]++;
             key[top] = tok[top] / mcnt[top];
             siftDownMax(0, c);
+        }
+        // the replicas of the replicated experts, at their final weights, ascending
+        long[] b = extraWork;
+        int nb = 0;
+        for (int k = 0; k < c; k++) {
+            int x = heap[k];
+            if (mcnt[x] > 1) {
+                b[nb++] = IndexSort.pack(key[x], mask, x);
+            }
+        }
+        for (int j = n; j < pPerNode; j++) {
+            b[nb++] = IndexSort.pack(key[phy2mlog[j]], mask, j);
+        }
+        IndexSort.sort(b, 0, nb - 1);
+        // merge, both descending; the experts' list skips the replicated ones
+        int a = 0;
+        int bi = nb - 1;
+        for (int k = 0; k < pPerNode; k++) {
+            while (a < n && mcnt[(int) (mask - (v[a] & mask))] > 1) {
+                a++;
+            }
+            long la = a < n ? v[a] : -1;
+            long lb = bi >= 0 ? b[bi] : -1;
+            if (la > lb) {
+                a++;
+            } else {
+                la = lb;
+                bi--;
+            }
+            sortIdx[k] = (int) (mask - (la & mask));
         }
     }
 
@@ -246,6 +288,22 @@ public final class EplbPlanner implements Planner {
             return;
         }
         IndexSort.descending(w, n, sortIdx, sortWork, sortTmp, bucketCount);
+        packInOrder(w, sortIdx, n, m, packOut, rankOut);
+    }
+
+    /**
+     * The packing loop of {@link #balancedPacking}, items taken in the given order (weight desc, index
+     * asc); when n/m = 1 item i goes to pack i whatever the order.
+     */
+    private void packInOrder(double[] w, int[] order, int n, int m, int[] packOut, int[] rankOut) {
+        int per = n / m;
+        if (per == 1) {
+            for (int i = 0; i < n; i++) {
+                packOut[i] = i;
+                rankOut[i] = 0;
+            }
+            return;
+        }
         int M = Integer.highestOneBit(Math.max(1, m - 1)) << 1; // leaves: power of two >= m (>= 2)
         int b = Integer.numberOfTrailingZeros(M);
         long mask = (1L << b) - 1;
@@ -262,7 +320,7 @@ public final class EplbPlanner implements Planner {
         }
         long root = tree[1];
         for (int k = 0; k < n; k++) {
-            int item = sortIdx[k];
+            int item = order[k];
             int p = (int) (root & mask);
             packOut[item] = p;
             int c = packCount[p];

@@ -36,30 +36,47 @@ final class IndexSort {
         }
         int b = 32 - Integer.numberOfLeadingZeros(Math.max(1, n - 1));
         long mask = (1L << b) - 1;
-        long hi = 0;
-        long lo = Long.MAX_VALUE;
         for (int i = 0; i < n; i++) {
-            long bits = Double.doubleToRawLongBits(key[i] + 0.0); // -0.0 -> +0.0
-            long v = (bits & ~mask) | (mask - i);
-            work[i] = v;
-            hi = Math.max(hi, v);
-            lo = Math.min(lo, v);
+            work[i] = pack(key[i], mask, i);
         }
+        sortDescending(work, n, tmp, count);
+        for (int k = 0; k < n; k++) {
+            idx[k] = (int) (mask - (work[k] & mask));
+        }
+    }
+
+    /** The packed long of item i: the key's bits (−0.0 as +0.0) with the low mask bits set to mask − i. */
+    static long pack(double key, long mask, int i) {
+        return (Double.doubleToRawLongBits(key + 0.0) & ~mask) | (mask - i);
+    }
+
+    /**
+     * Sorts the distinct non-negative longs {@code v[0..n)} descending, in place: a bucket pass plus an
+     * insertion pass when {@code tmp} and {@code count} are given and n > 32 (see
+     * {@link #descending(double[], int, int[], long[], long[], int[])}), else the quicksort.
+     */
+    static void sortDescending(long[] v, int n, long[] tmp, int[] count) {
         if (tmp == null || n <= 32) {
-            sort(work, 0, n - 1);
-            for (int k = 0; k < n; k++) {
-                idx[k] = (int) (mask - (work[n - 1 - k] & mask));
+            sort(v, 0, n - 1);
+            for (int i = 0, j = n - 1; i < j; i++, j--) {
+                swap(v, i, j);
             }
             return;
         }
-        // u = hi - v >= 0: ascending u is descending v. Bucket = top D bits of u within the range.
-        int d = b + 1;
+        long hi = 0;
+        long lo = Long.MAX_VALUE;
+        for (int i = 0; i < n; i++) {
+            hi = Math.max(hi, v[i]);
+            lo = Math.min(lo, v[i]);
+        }
+        // u = hi - v >= 0: ascending u is descending v. Bucket = top d bits of u within the range.
+        int d = 33 - Integer.numberOfLeadingZeros(Math.max(1, n - 1));
         int nb = 1 << d;
         long range = hi - lo;
         int shift = Math.max(0, 64 - Long.numberOfLeadingZeros(range) - d);
         java.util.Arrays.fill(count, 0, nb, 0);
         for (int i = 0; i < n; i++) {
-            count[(int) ((hi - work[i]) >>> shift)]++;
+            count[(int) ((hi - v[i]) >>> shift)]++;
         }
         int sum = 0;
         for (int q = 0; q < nb; q++) {
@@ -68,12 +85,12 @@ final class IndexSort {
             sum += c;
         }
         for (int i = 0; i < n; i++) {
-            long u = hi - work[i];
+            long u = hi - v[i];
             tmp[count[(int) (u >>> shift)]++] = u;
         }
         insertionOrQuick(tmp, n);
         for (int k = 0; k < n; k++) {
-            idx[k] = (int) (mask - ((hi - tmp[k]) & mask));
+            v[k] = hi - tmp[k];
         }
     }
 
