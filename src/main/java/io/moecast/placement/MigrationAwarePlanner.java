@@ -44,6 +44,12 @@ public final class MigrationAwarePlanner implements Planner {
     private final int[] row;       // working phy2log row
     private final int[] cnt;       // working logcnt
     private final int[] scratch;   // gpus * experts, kept zero
+    private final int[] gpuStart;  // per expert: start of its GPUs in gpuList (CSR, one entry per slot)
+    private final int[] gpuList;
+    private final int[] fill;
+    private final int[] byLoad;    // GPUs by load, descending
+    private final double[] slotLoad;
+    private final double[] slotGain;
 
     /**
      * @param threshold minimum relative reduction of the planned max GPU load (e.g. 0.02 = 2%) for a
@@ -79,6 +85,12 @@ public final class MigrationAwarePlanner implements Planner {
         this.row = new int[P];
         this.cnt = new int[E];
         this.scratch = new int[G * E];
+        this.gpuStart = new int[E + 1];
+        this.gpuList = new int[P];
+        this.fill = new int[E];
+        this.byLoad = new int[G];
+        this.slotLoad = new double[P];
+        this.slotGain = new double[P];
     }
 
     /** Default cap: one GPU's worth of slots per layer. */
@@ -152,17 +164,18 @@ public final class MigrationAwarePlanner implements Planner {
      */
     private void relabel(int layer, Placement cur) {
         int pb = layer * P;
-        java.util.Arrays.fill(present, 0);
-        for (int q = 0; q < P; q++) {
-            present[(q / spg) * E + cur.phy2log[pb + q]]++;
-        }
         java.util.Arrays.fill(overlap, 0);
+        gpusOf(cur.phy2log, pb);
         for (int q = 0; q < P; q++) {
             int a = q / spg;
             int e = target.phy2log[pb + q];
-            for (int b = 0; b < G; b++) {
-                if (present[b * E + e] > 0) {
+            // each current GPU b holding e once (its slots are consecutive, so repeats are adjacent)
+            int last = -1;
+            for (int k = gpuStart[e]; k < gpuStart[e + 1]; k++) {
+                int b = gpuList[k];
+                if (b != last) {
                     overlap[a * G + b]++;
+                    last = b;
                 }
             }
         }
@@ -279,40 +292,52 @@ public final class MigrationAwarePlanner implements Planner {
             int bi = -1;
             int bj = -1;
             int by = -1;
+            // per slot: its replica's load, and for a redundant replica (cnt >= 2) the load its other
+            // replicas gain if it goes (same expressions as below, computed once per step)
+            for (int q = 0; q < P; q++) {
+                int e = row[q];
+                double w = load[off + e];
+                slotLoad[q] = w / cnt[e];
+                slotGain[q] = cnt[e] >= 2 ? w / (cnt[e] - 1) - w / cnt[e] : 0;
+            }
             // swaps: slot i on gm <-> slot j elsewhere (2 moves)
             if (used + 2 <= maxMoves) {
                 for (int i = gm * spg; i < (gm + 1) * spg; i++) {
                     int x = row[i];
-                    double lx = load[off + x] / cnt[x];
-                    for (int j = 0; j < P; j++) {
-                        int g = j / spg;
-                        if (g == gm) {
-                            j = (gm + 1) * spg - 1;
+                    double lx = slotLoad[i];
+                    for (int g = 0; g < G; g++) {
+                        if (g == gm || present[g * E + x] > 0) {
                             continue;
                         }
-                        int y = row[j];
-                        if (y == x || present[g * E + x] > 0 || present[gm * E + y] > 0) {
-                            continue;
-                        }
-                        double ly = load[off + y] / cnt[y];
-                        if (ly >= lx) {
-                            continue;
-                        }
-                        double a = maxL - lx + ly;
-                        double b = gpu[g] - ly + lx;
-                        double rest = t0 != gm && t0 != g ? gpu[t0] : t1 != gm && t1 != g ? gpu[t1] : t2 >= 0 && t2 != gm && t2 != g ? gpu[t2] : 0;
-                        double nm = Math.max(Math.max(a, b), rest);
-                        double score = (maxL - nm) / 2;
-                        if (maxL - nm > eps && score > bestScore) {
-                            bestScore = score;
-                            kind = 1;
-                            bi = i;
-                            bj = j;
+                        for (int j = g * spg; j < (g + 1) * spg; j++) {
+                            int y = row[j];
+                            if (y == x || present[gm * E + y] > 0) {
+                                continue;
+                            }
+                            double ly = slotLoad[j];
+                            if (ly >= lx) {
+                                continue;
+                            }
+                            double a = maxL - lx + ly;
+                            double b = gpu[g] - ly + lx;
+                            double rest = t0 != gm && t0 != g ? gpu[t0] : t1 != gm && t1 != g ? gpu[t1] : t2 >= 0 && t2 != gm && t2 != g ? gpu[t2] : 0;
+                            double nm = Math.max(Math.max(a, b), rest);
+                            double score = (maxL - nm) / 2;
+                            if (maxL - nm > eps && score > bestScore) {
+                                bestScore = score;
+                                kind = 1;
+                                bi = i;
+                                bj = j;
+                            }
                         }
                     }
                 }
             }
-            // re-target: a redundant replica (its expert has >= 2 copies) becomes a copy of y on gm (1 move)
+            // re-target: a redundant replica (its expert has >= 2 copies) becomes a copy of y on gm (1 move).
+            // Only the GPUs holding x or y and GPU g change; every other GPU h keeps gpu[h], so the new
+            // max is the max over those few and the most loaded GPU outside them.
+            gpusOf(row, 0);
+            sortByLoad();
             for (int i = gm * spg; i < (gm + 1) * spg; i++) {
                 int y = row[i];
                 if (firstOnGpu(i, gm, y) != i) {
@@ -322,20 +347,36 @@ public final class MigrationAwarePlanner implements Planner {
                 double dy = wy / cnt[y] - wy / (cnt[y] + 1);
                 for (int j = 0; j < P; j++) {
                     int x = row[j];
+                    if (x == y || cnt[x] < 2) {
+                        continue;
+                    }
                     int g = j / spg;
-                    if (x == y || cnt[x] < 2 || present[g * E + y] > 0) {
+                    if (present[g * E + y] > 0) {
                         continue;
                     }
                     double wx = load[off + x];
-                    double dx = wx / (cnt[x] - 1) - wx / cnt[x];
+                    double dx = slotGain[j];
                     double nm = 0;
-                    for (int h = 0; h < G; h++) {
-                        double v = gpu[h] + present[h * E + x] * dx - present[h * E + y] * dy;
-                        if (h == g) {
-                            v += -wx / (cnt[x] - 1) + wy / (cnt[y] + 1);
-                        }
+                    // g holds x (slot j), so it is among x's GPUs
+                    for (int k = gpuStart[x]; k < gpuStart[x + 1]; k++) {
+                        double v = retargeted(gpuList[k], g, x, y, dx, dy, wx, wy);
                         if (v > nm) {
                             nm = v;
+                        }
+                    }
+                    for (int k = gpuStart[y]; k < gpuStart[y + 1]; k++) {
+                        double v = retargeted(gpuList[k], g, x, y, dx, dy, wx, wy);
+                        if (v > nm) {
+                            nm = v;
+                        }
+                    }
+                    for (int k = 0; k < G; k++) {
+                        int h = byLoad[k];
+                        if (h != g && present[h * E + x] == 0 && present[h * E + y] == 0) {
+                            if (gpu[h] > nm) {
+                                nm = gpu[h];
+                            }
+                            break;
                         }
                     }
                     double score = maxL - nm;
@@ -373,6 +414,44 @@ public final class MigrationAwarePlanner implements Planner {
             }
         }
         return used;
+    }
+
+    /** GPU h's load after re-targeting a replica of x on GPU g to y (as the full scan computed it). */
+    private double retargeted(int h, int g, int x, int y, double dx, double dy, double wx, double wy) {
+        double v = gpu[h] + present[h * E + x] * dx - present[h * E + y] * dy;
+        if (h == g) {
+            v += -wx / (cnt[x] - 1) + wy / (cnt[y] + 1);
+        }
+        return v;
+    }
+
+    /** gpuStart/gpuList: for each expert, the GPU of each of its slots in {@code r[off..off+P)}, in slot order. */
+    private void gpusOf(int[] r, int off) {
+        java.util.Arrays.fill(gpuStart, 0);
+        for (int q = 0; q < P; q++) {
+            gpuStart[r[off + q] + 1]++;
+        }
+        for (int e = 0; e < E; e++) {
+            gpuStart[e + 1] += gpuStart[e];
+            fill[e] = gpuStart[e];
+        }
+        for (int q = 0; q < P; q++) {
+            gpuList[fill[r[off + q]]++] = q / spg;
+        }
+    }
+
+    /** byLoad: the GPUs by {@code gpu[]} descending (insertion sort; the order among equal loads is immaterial). */
+    private void sortByLoad() {
+        for (int k = 0; k < G; k++) {
+            int h = k;
+            double v = gpu[h];
+            int j = k - 1;
+            while (j >= 0 && gpu[byLoad[j]] < v) {
+                byLoad[j + 1] = byLoad[j];
+                j--;
+            }
+            byLoad[j + 1] = h;
+        }
     }
 
     private int firstOnGpu(int i, int g, int e) {
