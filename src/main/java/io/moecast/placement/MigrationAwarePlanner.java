@@ -50,6 +50,7 @@ public final class MigrationAwarePlanner implements Planner {
     private final int[] byLoad;    // GPUs by load, descending
     private final double[] slotLoad;
     private final double[] slotGain;
+    private final double[] slotLoss;
 
     /**
      * @param threshold minimum relative reduction of the planned max GPU load (e.g. 0.02 = 2%) for a
@@ -91,6 +92,7 @@ public final class MigrationAwarePlanner implements Planner {
         this.byLoad = new int[G];
         this.slotLoad = new double[P];
         this.slotGain = new double[P];
+        this.slotLoss = new double[P];
     }
 
     /** Default cap: one GPU's worth of slots per layer. */
@@ -299,6 +301,7 @@ public final class MigrationAwarePlanner implements Planner {
                 double w = load[off + e];
                 slotLoad[q] = w / cnt[e];
                 slotGain[q] = cnt[e] >= 2 ? w / (cnt[e] - 1) - w / cnt[e] : 0;
+                slotLoss[q] = cnt[e] >= 2 ? -w / (cnt[e] - 1) : 0;
             }
             // swaps: slot i on gm <-> slot j elsewhere (2 moves)
             if (used + 2 <= maxMoves) {
@@ -345,6 +348,7 @@ public final class MigrationAwarePlanner implements Planner {
                 }
                 double wy = load[off + y];
                 double dy = wy / cnt[y] - wy / (cnt[y] + 1);
+                double gainY = wy / (cnt[y] + 1);
                 for (int j = 0; j < P; j++) {
                     int x = row[j];
                     if (x == y || cnt[x] < 2) {
@@ -354,18 +358,18 @@ public final class MigrationAwarePlanner implements Planner {
                     if (present[g * E + y] > 0) {
                         continue;
                     }
-                    double wx = load[off + x];
                     double dx = slotGain[j];
+                    double adjG = slotLoss[j] + gainY; // GPU g: x's replica there becomes y's
                     double nm = 0;
                     // g holds x (slot j), so it is among x's GPUs
                     for (int k = gpuStart[x]; k < gpuStart[x + 1]; k++) {
-                        double v = retargeted(gpuList[k], g, x, y, dx, dy, wx, wy);
+                        double v = retargeted(gpuList[k], g, x, y, dx, dy, adjG);
                         if (v > nm) {
                             nm = v;
                         }
                     }
                     for (int k = gpuStart[y]; k < gpuStart[y + 1]; k++) {
-                        double v = retargeted(gpuList[k], g, x, y, dx, dy, wx, wy);
+                        double v = retargeted(gpuList[k], g, x, y, dx, dy, adjG);
                         if (v > nm) {
                             nm = v;
                         }
@@ -416,11 +420,14 @@ public final class MigrationAwarePlanner implements Planner {
         return used;
     }
 
-    /** GPU h's load after re-targeting a replica of x on GPU g to y (as the full scan computed it). */
-    private double retargeted(int h, int g, int x, int y, double dx, double dy, double wx, double wy) {
+    /**
+     * GPU h's load after re-targeting a replica of x on GPU g to y: {@code adjG} is
+     * {@code -wx / (cnt[x] - 1) + wy / (cnt[y] + 1)} (the same doubles the full scan computed).
+     */
+    private double retargeted(int h, int g, int x, int y, double dx, double dy, double adjG) {
         double v = gpu[h] + present[h * E + x] * dx - present[h * E + y] * dy;
         if (h == g) {
-            v += -wx / (cnt[x] - 1) + wy / (cnt[y] + 1);
+            v += adjG;
         }
         return v;
     }
