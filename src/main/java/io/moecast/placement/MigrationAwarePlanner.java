@@ -51,6 +51,8 @@ public final class MigrationAwarePlanner implements Planner {
     private final double[] slotLoad;
     private final double[] slotGain;
     private final double[] slotLoss;
+    private final int[] matchMax;    // relabel's matching: per new GPU, best overlap with an unused old GPU
+    private final int[] matchArg;
 
     /**
      * @param threshold minimum relative reduction of the planned max GPU load (e.g. 0.02 = 2%) for a
@@ -93,6 +95,8 @@ public final class MigrationAwarePlanner implements Planner {
         this.slotLoad = new double[P];
         this.slotGain = new double[P];
         this.slotLoss = new double[P];
+        this.matchMax = new int[G];
+        this.matchArg = new int[G];
     }
 
     /** Default cap: one GPU's worth of slots per layer. */
@@ -181,26 +185,31 @@ public final class MigrationAwarePlanner implements Planner {
                 }
             }
         }
+        // Greedy matching: each round takes the largest overlap among unused new and old GPUs, the first
+        // in row-major order. Kept per row: its largest overlap over unused columns and the first column
+        // with it; a round reads the rows and rescans only those whose column was taken.
         java.util.Arrays.fill(usedNew, false);
         java.util.Arrays.fill(usedOld, false);
+        for (int a = 0; a < G; a++) {
+            rowBest(a);
+        }
         for (int k = 0; k < G; k++) {
             int bestA = -1;
-            int bestB = -1;
             int best = -1;
             for (int a = 0; a < G; a++) {
-                if (usedNew[a]) {
-                    continue;
-                }
-                for (int b = 0; b < G; b++) {
-                    if (!usedOld[b] && overlap[a * G + b] > best) {
-                        best = overlap[a * G + b];
-                        bestA = a;
-                        bestB = b;
-                    }
+                if (!usedNew[a] && matchMax[a] > best) {
+                    best = matchMax[a];
+                    bestA = a;
                 }
             }
+            int bestB = matchArg[bestA];
             usedNew[bestA] = true;
             usedOld[bestB] = true;
+            for (int a = 0; a < G; a++) {
+                if (!usedNew[a] && matchArg[a] == bestB && k + 1 < G) {
+                    rowBest(a);
+                }
+            }
             perm[bestA] = bestB;
         }
         for (int a = 0; a < G; a++) {
@@ -232,6 +241,20 @@ public final class MigrationAwarePlanner implements Planner {
         }
         System.arraycopy(row, 0, target.phy2log, pb, P);
         target.renumber(layer);
+    }
+
+    /** matchMax/matchArg of new GPU a: its largest overlap with an unused old GPU, and the first such GPU. */
+    private void rowBest(int a) {
+        int best = -1;
+        int arg = -1;
+        for (int b = 0; b < G; b++) {
+            if (!usedOld[b] && overlap[a * G + b] > best) {
+                best = overlap[a * G + b];
+                arg = b;
+            }
+        }
+        matchMax[a] = best;
+        matchArg[a] = arg;
     }
 
     /** Max GPU load of the working row for the load. */
