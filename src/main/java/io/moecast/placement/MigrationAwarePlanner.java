@@ -53,6 +53,7 @@ public final class MigrationAwarePlanner implements Planner {
     private final double[] slotLoss;
     private final int[] matchMax;    // relabel's matching: per new GPU, best overlap with an unused old GPU
     private final int[] matchArg;
+    private final int[] redundantSlots;
 
     /**
      * @param threshold minimum relative reduction of the planned max GPU load (e.g. 0.02 = 2%) for a
@@ -97,6 +98,7 @@ public final class MigrationAwarePlanner implements Planner {
         this.slotLoss = new double[P];
         this.matchMax = new int[G];
         this.matchArg = new int[G];
+        this.redundantSlots = new int[P + 1];
     }
 
     /** Default cap: one GPU's worth of slots per layer. */
@@ -326,6 +328,11 @@ public final class MigrationAwarePlanner implements Planner {
                 slotGain[q] = cnt[e] >= 2 ? w / (cnt[e] - 1) - w / cnt[e] : 0;
                 slotLoss[q] = cnt[e] >= 2 ? -w / (cnt[e] - 1) : 0;
             }
+            int nRedundant = 0; // slots whose expert has >= 2 replicas, ascending
+            for (int q = 0; q < P; q++) {
+                redundantSlots[nRedundant] = q;
+                nRedundant += cnt[row[q]] >= 2 ? 1 : 0;
+            }
             // swaps: slot i on gm <-> slot j elsewhere (2 moves)
             if (used + 2 <= maxMoves) {
                 for (int i = gm * spg; i < (gm + 1) * spg; i++) {
@@ -372,9 +379,10 @@ public final class MigrationAwarePlanner implements Planner {
                 double wy = load[off + y];
                 double dy = wy / cnt[y] - wy / (cnt[y] + 1);
                 double gainY = wy / (cnt[y] + 1);
-                for (int j = 0; j < P; j++) {
+                for (int r = 0; r < nRedundant; r++) {
+                    int j = redundantSlots[r];
                     int x = row[j];
-                    if (x == y || cnt[x] < 2) {
+                    if (x == y) {
                         continue;
                     }
                     int g = j / spg;
