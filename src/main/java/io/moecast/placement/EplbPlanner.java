@@ -23,7 +23,11 @@ package io.moecast.placement;
  * loads within about 1e-13 relative as equal, see {@link IndexSort}), and sorting is by (weight desc,
  * index asc) where the reference's {@code torch.sort} leaves the order of equal weights unspecified. Like the reference, a GPU may receive two replicas of one expert.
  *
- * <p>Cost per layer: O(E log E + R log E + P log P + P log G); no allocation after construction.
+ * <p>Per node, one bucket sort of the node's experts (see {@link IndexSort}) serves both replication
+ * (only the top R experts can get a replica) and the packing order (merged with the re-weighted
+ * replicas); packing uses a tournament tree. Cost per layer: about O(E + R log R + P log G) for
+ * typical loads (O(E log E) at worst, when many loads fall in one bucket); no allocation after
+ * construction. {@code EplbPlannerReferenceTest} checks plans against a plain port of the reference.
  */
 public final class EplbPlanner implements Planner {
     private final PlacementShape shape;

@@ -4,7 +4,9 @@ package io.moecast.placement;
  * Orders 0..n−1 by a non-negative double key, descending, ties by ascending index: the order a stable
  * descending sort gives. Each item is packed into one long, the key's IEEE bits (monotone for
  * non-negative doubles) with the lowest {@code b = ceil(log2 n)} mantissa bits replaced by the
- * complemented index, and the longs are sorted as primitives (no comparator, no allocation). So keys
+ * complemented index, and the longs are sorted as primitives (no comparator, no allocation; for n > 32
+ * by one bucket pass over the keys' actual range and an insertion pass, see
+ * {@link #descending(double[], int, int[], long[], long[], int[])}). So keys
  * that differ only in those lowest mantissa bits (relative difference below 2^(b−52), about 1e-13 for
  * n ≤ 512) count as equal and go by index; EPLB's reference compares float32 values, which conflates
  * keys up to about 6e-8 apart.
