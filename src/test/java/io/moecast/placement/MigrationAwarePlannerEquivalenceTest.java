@@ -55,4 +55,26 @@ class MigrationAwarePlannerEquivalenceTest {
         }
         assertTrue(plans >= 300, "plans: " + plans);
     }
+
+    /** Re-plans allocate nothing once constructed (DeepSeek-V3 shape, loads alternating so work is done). */
+    @Test
+    void steadyStateIsAllocationFree() {
+        PlacementShape s = PlacementShape.of(8, 256, 32, 32, 4, 8);
+        MigrationAwarePlanner planner = new MigrationAwarePlanner(s, MigrationAwarePlanner.DEFAULT_THRESHOLD,
+                MigrationAwarePlanner.defaultMaxMoves(s));
+        Random rnd = new Random(4);
+        double[][] loads = {EplbPlannerReferenceTest.loads(rnd, 8 * 256, 0), EplbPlannerReferenceTest.loads(rnd, 8 * 256, 5)};
+        Placement p = new Placement(s);
+        for (int i = 0; i < 200; i++) {
+            planner.plan(loads[i & 1], p);
+        }
+        com.sun.management.ThreadMXBean mx = (com.sun.management.ThreadMXBean) java.lang.management.ManagementFactory.getThreadMXBean();
+        long tid = Thread.currentThread().threadId();
+        long before = mx.getThreadAllocatedBytes(tid);
+        for (int i = 0; i < 20; i++) {
+            planner.plan(loads[i & 1], p);
+        }
+        long allocated = mx.getThreadAllocatedBytes(tid) - before;
+        assertTrue(allocated < 4096, "allocated " + allocated + " bytes in 20 re-plans");
+    }
 }
