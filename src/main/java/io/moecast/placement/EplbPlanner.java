@@ -23,7 +23,11 @@ package io.moecast.placement;
  * loads within about 1e-13 relative as equal, see {@link IndexSort}), and sorting is by (weight desc,
  * index asc) where the reference's {@code torch.sort} leaves the order of equal weights unspecified. Like the reference, a GPU may receive two replicas of one expert.
  *
- * <p>Cost per layer: O(E log E + R log E + P log P + P log G); no allocation after construction.
+ * <p>Per node, one bucket sort of the node's experts (see {@link IndexSort}) serves both replication
+ * (only the top R experts can get a replica) and the packing order (merged with the re-weighted
+ * replicas); packing uses a tournament tree. Cost per layer: about O(E + R log R + P log G) for
+ * typical loads (O(E log E) at worst, when many loads fall in one bucket); no allocation after
+ * construction. {@code EplbPlannerReferenceTest} checks plans against a plain port of the reference.
  */
 public final class EplbPlanner implements Planner {
     private final PlacementShape shape;
@@ -57,7 +61,9 @@ public final class EplbPlanner implements Planner {
     private final int[] sortIdx;
     private final long[] sortWork;
     private final long[] sortTmp;
-    private final int[] radixCount = new int[256];
+    private final int[] bucketCount;
+    private final long[] extraWork;   // replicas of replicated experts, packed
+    private final long pMask;         // IndexSort's index mask for pPerNode items
     private final double[] packWeight;
     private final int[] packCount;
     private final long[] packTree;
@@ -93,6 +99,9 @@ public final class EplbPlanner implements Planner {
         sortIdx = new int[Math.max(groups, pPerNode)];
         sortWork = new long[Math.max(groups, pPerNode)];
         sortTmp = new long[Math.max(groups, pPerNode)];
+        bucketCount = new int[IndexSort.buckets(Math.max(groups, pPerNode))];
+        extraWork = new long[pPerNode];
+        pMask = (1L << (32 - Integer.numberOfLeadingZeros(Math.max(1, pPerNode - 1)))) - 1;
         int maxPacks = Math.max(nodes, gpusPerNode);
         packWeight = new double[maxPacks];
         packCount = new int[maxPacks];
@@ -135,18 +144,17 @@ public final class EplbPlanner implements Planner {
         int pb = layer * P;
         int eb = layer * E;
         for (int n = 0; n < nodes; n++) {
-            // Step 2: replicate within the node.
+            // Step 2: replicate within the node; step 3's order of the replicas by weight comes with it.
             int mBase = n * ePerNode;
             for (int i = 0; i < ePerNode; i++) {
                 tok[i] = load[off + mlog2log[mBase + i]];
             }
-            replicate();
+            replicateAndOrder();
             // Step 3: replicas -> the node's GPUs.
             for (int j = 0; j < pPerNode; j++) {
-                int i = phy2mlog[j];
-                tokPhy[j] = tok[i] / mcnt[i];
+                tokPhy[j] = key[phy2mlog[j]]; // == tok[i] / mcnt[i], as replicateAndOrder() left it
             }
-            balancedPacking(tokPhy, pPerNode, gpusPerNode, pack, rankInPack);
+            packInOrder(tokPhy, sortIdx, pPerNode, gpusPerNode, pack, rankInPack);
             for (int j = 0; j < pPerNode; j++) {
                 pphy2phy[pack[j] * spg + rankInPack[j]] = j;
             }
@@ -163,20 +171,50 @@ public final class EplbPlanner implements Planner {
     }
 
     /**
-     * EPLB's {@code replicate_experts} on {@code tok[0..ePerNode)}: fills phy2mlog, phyrank, mcnt.
-     * A max-heap on (load per replica desc, index asc) gives exactly the reference's repeated argmax.
+     * EPLB's {@code replicate_experts} on {@code tok[0..ePerNode)}: fills phy2mlog, phyrank, mcnt, and
+     * key[i] = tok[i] / mcnt[i]; then leaves in {@code sortIdx[0..pPerNode)} the node's replicas in
+     * balanced packing's order (weight desc, index asc, on the packed longs of {@link IndexSort} for
+     * pPerNode items).
+     *
+     * <p>Each of the R redundant slots goes to the expert with the highest load per replica (ties: the
+     * lower index). Only the R experts first in (load desc, index asc) order can receive one: expert x
+     * can only be picked once every expert before it has a replica, since until then one of them beats
+     * x's unchanged load. So the experts are sorted once, by the packed longs that replicas j = i (each
+     * expert's first, at its own weight when not replicated) carry in the packing order; the first R
+     * of that order, extended by ties of the quantized key (the packed order is exact between different
+     * quantized keys), hold the exact top R. Sorted exactly they form a max-heap, whose R pops are
+     * the picks. The packing order is then the expert order without the replicated experts, merged
+     * with the (≤ 2R) replicas of the replicated ones, sorted at their new weights.
      */
-    private void replicate() {
+    private void replicateAndOrder() {
         int n = ePerNode;
+        long mask = pMask;
+        long[] v = sortWork;
         for (int i = 0; i < n; i++) {
+            double t = tok[i];
             mcnt[i] = 1;
             phy2mlog[i] = i;
             phyrank[i] = 0;
-            key[i] = tok[i];
-            heap[i] = i;
+            key[i] = t;
+            v[i] = IndexSort.pack(t, mask, i);
         }
-        for (int i = n / 2 - 1; i >= 0; i--) {
-            siftDownMax(i, n);
+        IndexSort.sortDescending(v, n, sortTmp, bucketCount);
+        int r = pPerNode - n;
+        int c = Math.min(r, n);
+        if (c > 0) {
+            long last = v[c - 1] & ~mask;
+            while (c < n && (v[c] & ~mask) == last) {
+                c++;
+            }
+            for (int k = 0; k < c; k++) {
+                int x = (int) (mask - (v[k] & mask));
+                int j = k - 1;
+                while (j >= 0 && IndexSort.before(key, x, heap[j])) {
+                    heap[j + 1] = heap[j];
+                    j--;
+                }
+                heap[j + 1] = x;
+            }
         }
         for (int j = n; j < pPerNode; j++) {
             int top = heap[0];
@@ -184,7 +222,37 @@ public final class EplbPlanner implements Planner {
             phyrank[j] = mcnt[top];
             mcnt[top]++;
             key[top] = tok[top] / mcnt[top];
-            siftDownMax(0, n);
+            siftDownMax(0, c);
+        }
+        // the replicas of the replicated experts, at their final weights, ascending
+        long[] b = extraWork;
+        int nb = 0;
+        for (int k = 0; k < c; k++) {
+            int x = heap[k];
+            if (mcnt[x] > 1) {
+                b[nb++] = IndexSort.pack(key[x], mask, x);
+            }
+        }
+        for (int j = n; j < pPerNode; j++) {
+            b[nb++] = IndexSort.pack(key[phy2mlog[j]], mask, j);
+        }
+        IndexSort.sort(b, 0, nb - 1);
+        // merge, both descending; the experts' list skips the replicated ones
+        int a = 0;
+        int bi = nb - 1;
+        for (int k = 0; k < pPerNode; k++) {
+            while (a < n && mcnt[(int) (mask - (v[a] & mask))] > 1) {
+                a++;
+            }
+            long la = a < n ? v[a] : -1;
+            long lb = bi >= 0 ? b[bi] : -1;
+            if (la > lb) {
+                a++;
+            } else {
+                la = lb;
+                bi--;
+            }
+            sortIdx[k] = (int) (mask - (la & mask));
         }
     }
 
@@ -223,7 +291,23 @@ public final class EplbPlanner implements Planner {
             }
             return;
         }
-        IndexSort.descending(w, n, sortIdx, sortWork, sortTmp, radixCount);
+        IndexSort.descending(w, n, sortIdx, sortWork, sortTmp, bucketCount);
+        packInOrder(w, sortIdx, n, m, packOut, rankOut);
+    }
+
+    /**
+     * The packing loop of {@link #balancedPacking}, items taken in the given order (weight desc, index
+     * asc); when n/m = 1 item i goes to pack i whatever the order.
+     */
+    private void packInOrder(double[] w, int[] order, int n, int m, int[] packOut, int[] rankOut) {
+        int per = n / m;
+        if (per == 1) {
+            for (int i = 0; i < n; i++) {
+                packOut[i] = i;
+                rankOut[i] = 0;
+            }
+            return;
+        }
         int M = Integer.highestOneBit(Math.max(1, m - 1)) << 1; // leaves: power of two >= m (>= 2)
         int b = Integer.numberOfTrailingZeros(M);
         long mask = (1L << b) - 1;
@@ -238,19 +322,26 @@ public final class EplbPlanner implements Planner {
             packWeight[p] = 0;
             packCount[p] = 0;
         }
+        long root = tree[1];
         for (int k = 0; k < n; k++) {
-            int item = sortIdx[k];
-            int p = (int) (tree[1] & mask);
+            int item = order[k];
+            int p = (int) (root & mask);
             packOut[item] = p;
-            rankOut[item] = packCount[p];
+            int c = packCount[p];
+            rankOut[item] = c;
             double nw = packWeight[p] + w[item];
             packWeight[p] = nw;
+            packCount[p] = ++c;
+            // the new leaf climbs in a register: each parent is min(this child, its sibling)
+            long v = c == per ? Long.MAX_VALUE : (Double.doubleToRawLongBits(nw + 0.0) & ~mask) | p;
             int i = M + p;
-            tree[i] = ++packCount[p] == per ? Long.MAX_VALUE : (Double.doubleToRawLongBits(nw + 0.0) & ~mask) | p;
+            tree[i] = v;
             while (i > 1) {
+                v = Math.min(v, tree[i ^ 1]);
                 i >>= 1;
-                tree[i] = Math.min(tree[2 * i], tree[2 * i + 1]);
+                tree[i] = v;
             }
+            root = v;
         }
     }
 }

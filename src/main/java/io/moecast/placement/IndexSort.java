@@ -4,7 +4,9 @@ package io.moecast.placement;
  * Orders 0..n−1 by a non-negative double key, descending, ties by ascending index: the order a stable
  * descending sort gives. Each item is packed into one long, the key's IEEE bits (monotone for
  * non-negative doubles) with the lowest {@code b = ceil(log2 n)} mantissa bits replaced by the
- * complemented index, and the longs are sorted as primitives (no comparator, no allocation). So keys
+ * complemented index, and the longs are sorted as primitives (no comparator, no allocation; for n > 32
+ * by one bucket pass over the keys' actual range and an insertion pass, see
+ * {@link #descending(double[], int, int[], long[], long[], int[])}). So keys
  * that differ only in those lowest mantissa bits (relative difference below 2^(b−52), about 1e-13 for
  * n ≤ 512) count as equal and go by index; EPLB's reference compares float32 values, which conflates
  * keys up to about 6e-8 apart.
@@ -23,8 +25,12 @@ final class IndexSort {
 
     /**
      * As {@link #descending(double[], int, int[], long[])}; with {@code tmp} (length ≥ n) and
-     * {@code count} (length 256) given, sorts by LSD radix (8-bit digits, passes whose digit is the same
-     * for every key skipped): branch-free and allocation-free.
+     * {@code count} (length ≥ {@link #buckets buckets(n)}) given, and n > 32, sorts by one bucket pass:
+     * each packed long goes to a bucket by the top bits of its distance below the largest one (about 2n
+     * buckets spread over the actual range of the keys, so the IEEE bits act as a log scale across
+     * binades and a linear one within), then an insertion pass fixes the order inside buckets (a
+     * quicksort takes over when that exceeds a few moves per item). Allocation-free; the result is
+     * the same as any sort of the packed longs, which are distinct.
      */
     static void descending(double[] key, int n, int[] idx, long[] work, long[] tmp, int[] count) {
         if (n == 0) {
@@ -33,47 +39,87 @@ final class IndexSort {
         int b = 32 - Integer.numberOfLeadingZeros(Math.max(1, n - 1));
         long mask = (1L << b) - 1;
         for (int i = 0; i < n; i++) {
-            long bits = Double.doubleToRawLongBits(key[i] + 0.0); // -0.0 -> +0.0
-            work[i] = (bits & ~mask) | (mask - i);
+            work[i] = pack(key[i], mask, i);
         }
-        if (tmp != null && n > 32) {
-            radix(work, tmp, n, count);
-        } else {
-            sort(work, 0, n - 1);
-        }
+        sortDescending(work, n, tmp, count);
         for (int k = 0; k < n; k++) {
-            idx[k] = (int) (mask - (work[n - 1 - k] & mask));
+            idx[k] = (int) (mask - (work[k] & mask));
         }
     }
 
-    /** Ascending LSD radix sort of {@code a[0..n)} (non-negative longs), 8 bits a pass; result in a. */
-    static void radix(long[] a, long[] tmp, int n, int[] count) {
-        long[] src = a;
-        long[] dst = tmp;
-        for (int shift = 0; shift < 64; shift += 8) {
-            java.util.Arrays.fill(count, 0);
-            for (int i = 0; i < n; i++) {
-                count[(int) (src[i] >>> shift) & 0xFF]++;
+    /** The packed long of item i: the key's bits (−0.0 as +0.0) with the low mask bits set to mask − i. */
+    static long pack(double key, long mask, int i) {
+        return (Double.doubleToRawLongBits(key + 0.0) & ~mask) | (mask - i);
+    }
+
+    /**
+     * Sorts the distinct non-negative longs {@code v[0..n)} descending, in place: a bucket pass plus an
+     * insertion pass when {@code tmp} and {@code count} are given and n > 32 (see
+     * {@link #descending(double[], int, int[], long[], long[], int[])}), else the quicksort.
+     */
+    static void sortDescending(long[] v, int n, long[] tmp, int[] count) {
+        if (tmp == null || n <= 32) {
+            sort(v, 0, n - 1);
+            for (int i = 0, j = n - 1; i < j; i++, j--) {
+                swap(v, i, j);
             }
-            if (count[(int) (src[0] >>> shift) & 0xFF] == n) {
-                continue; // every key has this digit
-            }
-            int sum = 0;
-            for (int d = 0; d < 256; d++) {
-                int c = count[d];
-                count[d] = sum;
-                sum += c;
-            }
-            for (int i = 0; i < n; i++) {
-                long v = src[i];
-                dst[count[(int) (v >>> shift) & 0xFF]++] = v;
-            }
-            long[] t = src;
-            src = dst;
-            dst = t;
+            return;
         }
-        if (src != a) {
-            System.arraycopy(src, 0, a, 0, n);
+        long hi = 0;
+        long lo = Long.MAX_VALUE;
+        for (int i = 0; i < n; i++) {
+            hi = Math.max(hi, v[i]);
+            lo = Math.min(lo, v[i]);
+        }
+        // u = hi - v >= 0: ascending u is descending v. Bucket = top d bits of u within the range.
+        int d = 33 - Integer.numberOfLeadingZeros(Math.max(1, n - 1));
+        int nb = 1 << d;
+        long range = hi - lo;
+        int shift = Math.max(0, 64 - Long.numberOfLeadingZeros(range) - d);
+        java.util.Arrays.fill(count, 0, nb, 0);
+        for (int i = 0; i < n; i++) {
+            count[(int) ((hi - v[i]) >>> shift)]++;
+        }
+        int sum = 0;
+        for (int q = 0; q < nb; q++) {
+            int c = count[q];
+            count[q] = sum;
+            sum += c;
+        }
+        for (int i = 0; i < n; i++) {
+            long u = hi - v[i];
+            tmp[count[(int) (u >>> shift)]++] = u;
+        }
+        insertionOrQuick(tmp, n);
+        for (int k = 0; k < n; k++) {
+            v[k] = hi - tmp[k];
+        }
+    }
+
+    /** Length of the {@code count} array {@link #descending(double[], int, int[], long[], long[], int[])} needs for n items. */
+    static int buckets(int n) {
+        return 2 << (32 - Integer.numberOfLeadingZeros(Math.max(1, n - 1)));
+    }
+
+    /**
+     * Ascending sort of a nearly sorted {@code a[0..n)}: insertion sort, handing over to the quicksort
+     * once it has moved more than 8 items per item (the sorted prefix does not hurt the quicksort).
+     */
+    static void insertionOrQuick(long[] a, int n) {
+        int budget = 8 * n;
+        for (int i = 1; i < n; i++) {
+            long v = a[i];
+            int j = i - 1;
+            while (j >= 0 && a[j] > v) {
+                a[j + 1] = a[j];
+                j--;
+            }
+            a[j + 1] = v;
+            budget -= i - 1 - j;
+            if (budget < 0) {
+                sort(a, 0, n - 1);
+                return;
+            }
         }
     }
 

@@ -44,6 +44,16 @@ public final class MigrationAwarePlanner implements Planner {
     private final int[] row;       // working phy2log row
     private final int[] cnt;       // working logcnt
     private final int[] scratch;   // gpus * experts, kept zero
+    private final int[] gpuStart;  // per expert: start of its GPUs in gpuList (CSR, one entry per slot)
+    private final int[] gpuList;
+    private final int[] fill;
+    private final int[] byLoad;    // GPUs by load, descending
+    private final double[] slotLoad;
+    private final double[] slotGain;
+    private final double[] slotLoss;
+    private final int[] matchMax;    // relabel's matching: per new GPU, best overlap with an unused old GPU
+    private final int[] matchArg;
+    private final int[] redundantSlots;
 
     /**
      * @param threshold minimum relative reduction of the planned max GPU load (e.g. 0.02 = 2%) for a
@@ -79,6 +89,16 @@ public final class MigrationAwarePlanner implements Planner {
         this.row = new int[P];
         this.cnt = new int[E];
         this.scratch = new int[G * E];
+        this.gpuStart = new int[E + 1];
+        this.gpuList = new int[P];
+        this.fill = new int[E];
+        this.byLoad = new int[G];
+        this.slotLoad = new double[P];
+        this.slotGain = new double[P];
+        this.slotLoss = new double[P];
+        this.matchMax = new int[G];
+        this.matchArg = new int[G];
+        this.redundantSlots = new int[P + 1];
     }
 
     /** Default cap: one GPU's worth of slots per layer. */
@@ -152,40 +172,46 @@ public final class MigrationAwarePlanner implements Planner {
      */
     private void relabel(int layer, Placement cur) {
         int pb = layer * P;
-        java.util.Arrays.fill(present, 0);
-        for (int q = 0; q < P; q++) {
-            present[(q / spg) * E + cur.phy2log[pb + q]]++;
-        }
         java.util.Arrays.fill(overlap, 0);
+        gpusOf(cur.phy2log, pb);
         for (int q = 0; q < P; q++) {
             int a = q / spg;
             int e = target.phy2log[pb + q];
-            for (int b = 0; b < G; b++) {
-                if (present[b * E + e] > 0) {
+            // each current GPU b holding e once (its slots are consecutive, so repeats are adjacent)
+            int last = -1;
+            for (int k = gpuStart[e]; k < gpuStart[e + 1]; k++) {
+                int b = gpuList[k];
+                if (b != last) {
                     overlap[a * G + b]++;
+                    last = b;
                 }
             }
         }
+        // Greedy matching: each round takes the largest overlap among unused new and old GPUs, the first
+        // in row-major order. Kept per row: its largest overlap over unused columns and the first column
+        // with it; a round reads the rows and rescans only those whose column was taken.
         java.util.Arrays.fill(usedNew, false);
         java.util.Arrays.fill(usedOld, false);
+        for (int a = 0; a < G; a++) {
+            rowBest(a);
+        }
         for (int k = 0; k < G; k++) {
             int bestA = -1;
-            int bestB = -1;
             int best = -1;
             for (int a = 0; a < G; a++) {
-                if (usedNew[a]) {
-                    continue;
-                }
-                for (int b = 0; b < G; b++) {
-                    if (!usedOld[b] && overlap[a * G + b] > best) {
-                        best = overlap[a * G + b];
-                        bestA = a;
-                        bestB = b;
-                    }
+                if (!usedNew[a] && matchMax[a] > best) {
+                    best = matchMax[a];
+                    bestA = a;
                 }
             }
+            int bestB = matchArg[bestA];
             usedNew[bestA] = true;
             usedOld[bestB] = true;
+            for (int a = 0; a < G; a++) {
+                if (!usedNew[a] && matchArg[a] == bestB && k + 1 < G) {
+                    rowBest(a);
+                }
+            }
             perm[bestA] = bestB;
         }
         for (int a = 0; a < G; a++) {
@@ -217,6 +243,20 @@ public final class MigrationAwarePlanner implements Planner {
         }
         System.arraycopy(row, 0, target.phy2log, pb, P);
         target.renumber(layer);
+    }
+
+    /** matchMax/matchArg of new GPU a: its largest overlap with an unused old GPU, and the first such GPU. */
+    private void rowBest(int a) {
+        int best = -1;
+        int arg = -1;
+        for (int b = 0; b < G; b++) {
+            if (!usedOld[b] && overlap[a * G + b] > best) {
+                best = overlap[a * G + b];
+                arg = b;
+            }
+        }
+        matchMax[a] = best;
+        matchArg[a] = arg;
     }
 
     /** Max GPU load of the working row for the load. */
@@ -279,40 +319,58 @@ public final class MigrationAwarePlanner implements Planner {
             int bi = -1;
             int bj = -1;
             int by = -1;
+            // per slot: its replica's load, and for a redundant replica (cnt >= 2) the load its other
+            // replicas gain if it goes (same expressions as below, computed once per step)
+            for (int q = 0; q < P; q++) {
+                int e = row[q];
+                double w = load[off + e];
+                slotLoad[q] = w / cnt[e];
+                slotGain[q] = cnt[e] >= 2 ? w / (cnt[e] - 1) - w / cnt[e] : 0;
+                slotLoss[q] = cnt[e] >= 2 ? -w / (cnt[e] - 1) : 0;
+            }
+            int nRedundant = 0; // slots whose expert has >= 2 replicas, ascending
+            for (int q = 0; q < P; q++) {
+                redundantSlots[nRedundant] = q;
+                nRedundant += cnt[row[q]] >= 2 ? 1 : 0;
+            }
             // swaps: slot i on gm <-> slot j elsewhere (2 moves)
             if (used + 2 <= maxMoves) {
                 for (int i = gm * spg; i < (gm + 1) * spg; i++) {
                     int x = row[i];
-                    double lx = load[off + x] / cnt[x];
-                    for (int j = 0; j < P; j++) {
-                        int g = j / spg;
-                        if (g == gm) {
-                            j = (gm + 1) * spg - 1;
+                    double lx = slotLoad[i];
+                    for (int g = 0; g < G; g++) {
+                        if (g == gm || present[g * E + x] > 0) {
                             continue;
                         }
-                        int y = row[j];
-                        if (y == x || present[g * E + x] > 0 || present[gm * E + y] > 0) {
-                            continue;
-                        }
-                        double ly = load[off + y] / cnt[y];
-                        if (ly >= lx) {
-                            continue;
-                        }
-                        double a = maxL - lx + ly;
-                        double b = gpu[g] - ly + lx;
-                        double rest = t0 != gm && t0 != g ? gpu[t0] : t1 != gm && t1 != g ? gpu[t1] : t2 >= 0 && t2 != gm && t2 != g ? gpu[t2] : 0;
-                        double nm = Math.max(Math.max(a, b), rest);
-                        double score = (maxL - nm) / 2;
-                        if (maxL - nm > eps && score > bestScore) {
-                            bestScore = score;
-                            kind = 1;
-                            bi = i;
-                            bj = j;
+                        for (int j = g * spg; j < (g + 1) * spg; j++) {
+                            int y = row[j];
+                            if (y == x || present[gm * E + y] > 0) {
+                                continue;
+                            }
+                            double ly = slotLoad[j];
+                            if (ly >= lx) {
+                                continue;
+                            }
+                            double a = maxL - lx + ly;
+                            double b = gpu[g] - ly + lx;
+                            double rest = t0 != gm && t0 != g ? gpu[t0] : t1 != gm && t1 != g ? gpu[t1] : t2 >= 0 && t2 != gm && t2 != g ? gpu[t2] : 0;
+                            double nm = Math.max(Math.max(a, b), rest);
+                            double score = (maxL - nm) / 2;
+                            if (maxL - nm > eps && score > bestScore) {
+                                bestScore = score;
+                                kind = 1;
+                                bi = i;
+                                bj = j;
+                            }
                         }
                     }
                 }
             }
-            // re-target: a redundant replica (its expert has >= 2 copies) becomes a copy of y on gm (1 move)
+            // re-target: a redundant replica (its expert has >= 2 copies) becomes a copy of y on gm (1 move).
+            // Only the GPUs holding x or y and GPU g change; every other GPU h keeps gpu[h], so the new
+            // max is the max over those few and the most loaded GPU outside them.
+            gpusOf(row, 0);
+            sortByLoad();
             for (int i = gm * spg; i < (gm + 1) * spg; i++) {
                 int y = row[i];
                 if (firstOnGpu(i, gm, y) != i) {
@@ -320,22 +378,40 @@ public final class MigrationAwarePlanner implements Planner {
                 }
                 double wy = load[off + y];
                 double dy = wy / cnt[y] - wy / (cnt[y] + 1);
-                for (int j = 0; j < P; j++) {
+                double gainY = wy / (cnt[y] + 1);
+                for (int r = 0; r < nRedundant; r++) {
+                    int j = redundantSlots[r];
                     int x = row[j];
-                    int g = j / spg;
-                    if (x == y || cnt[x] < 2 || present[g * E + y] > 0) {
+                    if (x == y) {
                         continue;
                     }
-                    double wx = load[off + x];
-                    double dx = wx / (cnt[x] - 1) - wx / cnt[x];
+                    int g = j / spg;
+                    if (present[g * E + y] > 0) {
+                        continue;
+                    }
+                    double dx = slotGain[j];
+                    double adjG = slotLoss[j] + gainY; // GPU g: x's replica there becomes y's
                     double nm = 0;
-                    for (int h = 0; h < G; h++) {
-                        double v = gpu[h] + present[h * E + x] * dx - present[h * E + y] * dy;
-                        if (h == g) {
-                            v += -wx / (cnt[x] - 1) + wy / (cnt[y] + 1);
-                        }
+                    // g holds x (slot j), so it is among x's GPUs
+                    for (int k = gpuStart[x]; k < gpuStart[x + 1]; k++) {
+                        double v = retargeted(gpuList[k], g, x, y, dx, dy, adjG);
                         if (v > nm) {
                             nm = v;
+                        }
+                    }
+                    for (int k = gpuStart[y]; k < gpuStart[y + 1]; k++) {
+                        double v = retargeted(gpuList[k], g, x, y, dx, dy, adjG);
+                        if (v > nm) {
+                            nm = v;
+                        }
+                    }
+                    for (int k = 0; k < G; k++) {
+                        int h = byLoad[k];
+                        if (h != g && present[h * E + x] == 0 && present[h * E + y] == 0) {
+                            if (gpu[h] > nm) {
+                                nm = gpu[h];
+                            }
+                            break;
                         }
                     }
                     double score = maxL - nm;
@@ -373,6 +449,47 @@ public final class MigrationAwarePlanner implements Planner {
             }
         }
         return used;
+    }
+
+    /**
+     * GPU h's load after re-targeting a replica of x on GPU g to y: {@code adjG} is
+     * {@code -wx / (cnt[x] - 1) + wy / (cnt[y] + 1)} (the same doubles the full scan computed).
+     */
+    private double retargeted(int h, int g, int x, int y, double dx, double dy, double adjG) {
+        double v = gpu[h] + present[h * E + x] * dx - present[h * E + y] * dy;
+        if (h == g) {
+            v += adjG;
+        }
+        return v;
+    }
+
+    /** gpuStart/gpuList: for each expert, the GPU of each of its slots in {@code r[off..off+P)}, in slot order. */
+    private void gpusOf(int[] r, int off) {
+        java.util.Arrays.fill(gpuStart, 0);
+        for (int q = 0; q < P; q++) {
+            gpuStart[r[off + q] + 1]++;
+        }
+        for (int e = 0; e < E; e++) {
+            gpuStart[e + 1] += gpuStart[e];
+            fill[e] = gpuStart[e];
+        }
+        for (int q = 0; q < P; q++) {
+            gpuList[fill[r[off + q]]++] = q / spg;
+        }
+    }
+
+    /** byLoad: the GPUs by {@code gpu[]} descending (insertion sort; the order among equal loads is immaterial). */
+    private void sortByLoad() {
+        for (int k = 0; k < G; k++) {
+            int h = k;
+            double v = gpu[h];
+            int j = k - 1;
+            while (j >= 0 && gpu[byLoad[j]] < v) {
+                byLoad[j + 1] = byLoad[j];
+                j--;
+            }
+            byLoad[j + 1] = h;
+        }
     }
 
     private int firstOnGpu(int i, int g, int e) {
