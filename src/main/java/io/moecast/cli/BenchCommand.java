@@ -248,7 +248,7 @@ public final class BenchCommand implements Runnable {
         cmd.add(Path.of(System.getProperty("java.home"), "bin", "java").toString());
         cmd.addAll(Arrays.asList(Build.jvmFlags()));
         if (Boolean.getBoolean("jmh.ignoreLock")) {
-            cmd.add("-Djmh.ignoreLock=true"); // a shared machine where another JMH run holds /tmp/jmh.lock
+            cmd.add("-Djmh.ignoreLock=true"); // a shared machine where another JMH run holds JMH's lock file (jmh.lock in the temp directory)
         }
         cmd.addAll(List.of("-Dai.djl.offline=true", "-cp", jar.toString(), "org.openjdk.jmh.Main",
                 "^" + PEER.replace(".", "\\.") + "$",

@@ -46,7 +46,7 @@ class CudaSupportTest {
     @Test
     void describesKnownFailuresInWords() {
         UnsatisfiedLinkError noDriver = new UnsatisfiedLinkError("Error while loading native library \"JCudaDriver-12.6.0-linux-x86_64\"\n"
-                + "... /tmp/libJCudaDriver-12.6.0-linux-x86_64.so: libcuda.so.1: cannot open shared object file: No such file or directory");
+                + "... TMPDIR/libJCudaDriver-12.6.0-linux-x86_64.so: libcuda.so.1: cannot open shared object file: No such file or directory");
         assertTrue(CudaSupport.describe(new ExceptionInInitializerError(noDriver)).contains("libcuda.so.1 is not installed"));
         assertTrue(CudaSupport.describe(new RuntimeException("CUDA_ERROR_NO_DEVICE")).contains("reports no device"));
         assertTrue(CudaSupport.describe(new RuntimeException("CUDA_ERROR_UNSUPPORTED_PTX_VERSION")).contains("rebuild"));
