@@ -45,6 +45,21 @@ public final class EvaluationReport {
         return r.hasStates ? new int[] {Evaluation.STABLE, Evaluation.TRANSIENT, -1} : new int[] {-1};
     }
 
+    /** For one layer: the index of its first stable origin (-1: never) and how many origins were stable. */
+    private static long[] stableSpan(Evaluation.Result r, int layer) {
+        long first = -1;
+        long stable = 0;
+        for (int t = 0; t < r.trace.steps(); t++) {
+            if (r.states[t * r.trace.layers() + layer] == Evaluation.STABLE) {
+                stable++;
+                if (first < 0) {
+                    first = t;
+                }
+            }
+        }
+        return new long[] {first, stable};
+    }
+
     private static String stateName(int st) {
         return STATE_LABEL[st < 0 ? 2 : st];
     }
@@ -72,16 +87,9 @@ public final class EvaluationReport {
             sb.append("States at the forecast origin (online detector, steps ≤ t): ");
             List<String> parts = new ArrayList<>();
             for (int l = 0; l < r.trace.layers(); l++) {
-                long first = -1;
-                long stable = 0;
-                for (int t = 0; t < r.trace.steps(); t++) {
-                    if (r.states[t * r.trace.layers() + l] == Evaluation.STABLE) {
-                        stable++;
-                        if (first < 0) {
-                            first = t;
-                        }
-                    }
-                }
+                long[] span = stableSpan(r, l);
+                long first = span[0];
+                long stable = span[1];
                 parts.add(String.format(Locale.ROOT, "layer %d stable from step %s (%.0f%% of steps)", r.trace.meta().layerLabel(l),
                         first < 0 ? "never" : Long.toString(r.trace.firstStep() + first), 100.0 * stable / r.trace.steps()));
             }
@@ -209,16 +217,9 @@ public final class EvaluationReport {
         if (r.hasStates) {
             List<Object> st = new ArrayList<>();
             for (int l = 0; l < r.trace.layers(); l++) {
-                long first = -1;
-                long stable = 0;
-                for (int t = 0; t < r.trace.steps(); t++) {
-                    if (r.states[t * r.trace.layers() + l] == Evaluation.STABLE) {
-                        stable++;
-                        if (first < 0) {
-                            first = r.trace.firstStep() + t;
-                        }
-                    }
-                }
+                long[] span = stableSpan(r, l);
+                long first = span[0] < 0 ? -1 : r.trace.firstStep() + span[0];
+                long stable = span[1];
                 Map<String, Object> m = new LinkedHashMap<>();
                 m.put("layer", r.trace.meta().layerLabel(l));
                 m.put("first_stable_step", first);
